@@ -1,0 +1,47 @@
+# The two commands of the README are `make demo` and `make test`; both start from nothing.
+SHELL := /bin/bash
+.DEFAULT_GOAL := help
+PYTHON ?= python3
+VENV := .venv
+BIN := $(VENV)/bin
+STAMP := $(VENV)/.installed
+export DBT_PROFILES_DIR ?= $(CURDIR)
+
+.PHONY: help setup demo test test-fast lint bench quality report db-start db-stop db-env clean
+
+help:  ## list the targets
+	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | sed -E 's/:.*## /\t/'
+
+$(STAMP): pyproject.toml requirements.lock
+	@echo "==> creating $(VENV) and installing the pinned packages (about a minute)"
+	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	@$(BIN)/python -m pip install --progress-bar on --disable-pip-version-check -q --upgrade pip
+	@$(BIN)/python -m pip install --progress-bar on --disable-pip-version-check \
+		-c requirements.lock -e '.[dev]'
+	@touch $(STAMP)
+
+profiles.yml: profiles.yml.example
+	@test -f profiles.yml || cp profiles.yml.example profiles.yml
+
+setup: $(STAMP) profiles.yml  ## create .venv with everything installed (idempotent)
+
+demo: setup  ## embedded PostgreSQL + synthetic app data + dry run + real run + tests
+	@$(BIN)/backfill-dev demo
+
+test: setup  ## the whole test suite against real PostgreSQL
+	@$(BIN)/python -m pytest $(PYTEST_ARGS)
+
+lint: setup  ## sqlfluff + ruff
+	@$(BIN)/sqlfluff lint models macros data-tests analyses
+	@$(BIN)/ruff check src tests
+	@$(BIN)/ruff format --check src tests
+
+db-start: setup  ## start the development PostgreSQL (prints the PG* variables)
+	@$(BIN)/backfill-dev db start
+
+db-stop: setup  ## stop the development PostgreSQL
+	@$(BIN)/backfill-dev db stop
+
+clean:  ## remove the venv, the dev database and dbt's output
+	@-test -x $(BIN)/backfill-dev && $(BIN)/backfill-dev db stop
+	rm -rf $(VENV) .devdb target logs

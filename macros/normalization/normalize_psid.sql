@@ -1,0 +1,3 @@
+{% macro normalize_psid(column) -%}
+    {{ clean_text(column) }}
+{%- endmacro %}

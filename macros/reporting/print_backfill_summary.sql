@@ -1,0 +1,93 @@
+{% macro print_backfill_summary(results) %}
+    {#- on-run-end: the statistics block of the original script, for dry and real runs. -#}
+    {% if execute and flags.WHICH in ('build', 'run') %}
+        {% set dry_run = is_dry_run() %}
+        {% set statuses = {} %}
+        {% for result in results %}
+            {% do statuses.update({result.node.name: result.status | string}) %}
+        {% endfor %}
+        {% if dry_run %}
+            {% set source_model = 'plan_summary' %}
+        {% else %}
+            {% set source_model = 'backfill_runs' %}
+        {% endif %}
+        {% set rule = '═' * 63 %}
+        {% if statuses.get(source_model) != 'success' %}
+            {% do print(rule) %}
+            {% do print('❌ BACKFILL NOT APPLIED: ' ~ source_model ~ ' '
+                ~ statuses.get(source_model, 'was not selected')
+                ~ '. Nothing was written to the app tables by this run.') %}
+            {% do print(rule) %}
+        {% else %}
+            {% set stats = run_query(
+                'select * from ' ~ backfill_relation(source_model)
+                ~ ' where run_id = ' ~ dbt.string_literal(invocation_id)
+            ) %}
+            {% if stats.rows | length == 1 %}
+                {{ print_statistics_block(stats.rows[0], dry_run) }}
+                {% if var('verbose') %}
+                    {{ print_customer_groups(dry_run) }}
+                {% endif %}
+            {% endif %}
+        {% endif %}
+    {% endif %}
+{% endmacro %}
+
+
+{% macro print_statistics_block(row, dry_run) %}
+    {% set rule = '═' * 63 %}
+    {% set lines = [
+        ('Customers created:', row['customers_created']),
+        ('Customers reused:', row['customers_reused']),
+        ('Leads linked:', row['leads_linked']),
+        ('Leads already linked:', row['leads_already_linked']),
+        ('Leads not linked:', row['leads_not_linked']),
+        ('Jobs linked:', row['jobs_linked']),
+        ('Jobs already linked:', row['jobs_already_linked']),
+        ('Addresses created:', row['addresses_created']),
+        ('Conflicts:', row['conflicts']),
+        ('Errors:', row['errors']),
+    ] %}
+    {% do print('') %}
+    {% do print(rule) %}
+    {% do print('🔍 DRY RUN COMPLETE (nothing was written)' if dry_run else '✅ BACKFILL APPLIED') %}
+    {% do print(rule) %}
+    {% do print('') %}
+    {% do print('📊 Statistics:' ~ ('' if dry_run else '   run ' ~ row['run_id'])) %}
+    {% for label, value in lines %}
+        {% do print('   ' ~ '%-24s' | format(label) ~ value) %}
+    {% endfor %}
+    {% do print('') %}
+    {% do print('🔗 New customers by grouping:') %}
+    {% do print('   - By PSID:      ' ~ row['customers_by_psid']) %}
+    {% do print('   - By Phone:     ' ~ row['customers_by_phone']) %}
+    {% do print('   - By Email:     ' ~ row['customers_by_email']) %}
+    {% do print('   - Individual:   ' ~ row['customers_individual']) %}
+    {% do print('') %}
+    {% do print('Plan: ' ~ target.schema ~ '.plan_customers, plan_lead_links, plan_job_links,'
+        ~ ' plan_customer_addresses, plan_conflicts') %}
+{% endmacro %}
+
+
+{% macro print_customer_groups(dry_run) %}
+    {% set limit = var('verbose_group_limit') | int %}
+    {% set groups = run_query(
+        'select customer_id, is_new_customer, group_type, group_key, leads_to_link,'
+        ~ ' group_lead_count from ' ~ backfill_relation('plan_customers')
+        ~ ' order by leads_to_link desc, customer_id limit ' ~ (limit + 1)
+    ) %}
+    {% set total = run_query('select count(*) from ' ~ backfill_relation('plan_customers')).columns[0].values()[0] %}
+    {% set prefix = '   [DRY RUN] Would ' if dry_run else '   ' %}
+    {% do print('') %}
+    {% do print('👥 Customer groups (largest first):') %}
+    {% for group in groups.rows[:limit] %}
+        {% set verb = ('create' if dry_run else 'Created') if group['is_new_customer']
+            else ('reuse' if dry_run else 'Reused') %}
+        {% do print(prefix ~ verb ~ ' customer ' ~ group['customer_id'] ~ ' (' ~ group['group_type']
+            ~ ', ' ~ group['leads_to_link'] ~ ' lead(s) to link) ' ~ group['group_key']) %}
+    {% endfor %}
+    {% if total > limit %}
+        {% do print('   ... and ' ~ (total - limit) ~ ' more: select * from '
+            ~ backfill_relation('plan_customers') ~ ' order by leads_to_link desc') %}
+    {% endif %}
+{% endmacro %}

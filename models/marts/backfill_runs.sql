@@ -1,0 +1,151 @@
+{#-
+    The apply step. In a real run its pre-hooks open one transaction, take the
+    backfill lock and write the plan into the app tables (recording each write in
+    `backfill_ledger`); the model then adds this run's row, counted from what was
+    actually written, and its post-hook adds the Audit row. dbt commits once, at
+    the end: every write of the run commits together or not at all.
+    In a dry run the hooks render to nothing and no row is added.
+-#}
+{{ config(
+    materialized='incremental',
+    incremental_strategy='append',
+    full_refresh=false,
+    on_schema_change='fail',
+    indexes=[{'columns': ['run_id'], 'unique': true}],
+    pre_hook=[
+        "{{ begin_backfill_transaction() }}",
+        "{{ apply_backfill_plan() }}",
+    ],
+    post_hook=["{{ insert_backfill_audit_row() }}"],
+) }}
+
+-- depends_on: {{ ref('plan_customers') }}
+-- depends_on: {{ ref('plan_customer_addresses') }}
+-- depends_on: {{ ref('plan_lead_links') }}
+-- depends_on: {{ ref('plan_job_links') }}
+
+with
+
+ledger as (
+
+    select * from {{ ref('backfill_ledger') }}
+
+),
+
+plan_summary as (
+
+    select * from {{ ref('plan_summary') }}
+
+),
+
+plan_conflicts as (
+
+    select * from {{ ref('plan_conflicts') }}
+
+),
+
+this_run_ledger as (
+
+    select *
+    from ledger
+    where run_id = {{ dbt.string_literal(invocation_id) }}
+
+),
+
+created_customers as (
+
+    select object_id as customer_id
+    from this_run_ledger
+    where object_type = 'customer'
+
+),
+
+written as (
+
+    select
+        count(*) filter (where object_type = 'customer') as customers_created,
+        count(distinct customer_id) filter (
+            where object_type = 'lead'
+            and customer_id not in (select created_customers.customer_id from created_customers)
+        ) as customers_reused,
+        count(*) filter (where object_type = 'lead') as leads_linked,
+        count(*) filter (where object_type = 'job') as jobs_linked,
+        count(*) filter (where object_type = 'customer_address') as addresses_created
+
+    from this_run_ledger
+
+),
+
+conflict_sample as (
+
+    select coalesce(jsonb_agg(to_jsonb(sampled) - 'conflict_id'), '[]'::jsonb) as conflicts
+
+    from (
+        select *
+        from plan_conflicts
+        order by conflict_type, object_id
+        limit 100
+    ) as sampled
+
+),
+
+final as (
+
+    select
+        plan_summary.run_id,
+        'apply' as run_mode,
+        {{ dbt.string_literal(run_started_at.isoformat()) }}::timestamptz as started_at,
+        now() as applied_at,
+        written.customers_created,
+        written.customers_reused,
+        written.leads_linked,
+        plan_summary.leads_already_linked,
+        plan_summary.leads_not_linked,
+        written.jobs_linked,
+        plan_summary.jobs_already_linked,
+        written.addresses_created,
+        plan_summary.conflicts,
+        plan_summary.errors,
+        plan_summary.customers_by_psid,
+        plan_summary.customers_by_phone,
+        plan_summary.customers_by_email,
+        plan_summary.customers_individual,
+        jsonb_build_object(
+            'runId', plan_summary.run_id,
+            'mode', 'apply',
+            'startedAt', {{ dbt.string_literal(run_started_at.isoformat()) }},
+            'appliedAt', now(),
+            'createdBy', {{ dbt.string_literal(var('created_by')) }},
+            'dbtVersion', {{ dbt.string_literal(dbt_version) }},
+            'stats', jsonb_build_object(
+                'customersCreated', written.customers_created,
+                'customersReused', written.customers_reused,
+                'leadsLinked', written.leads_linked,
+                'leadsAlreadyLinked', plan_summary.leads_already_linked,
+                'leadsNotLinked', plan_summary.leads_not_linked,
+                'jobsLinked', written.jobs_linked,
+                'jobsAlreadyLinked', plan_summary.jobs_already_linked,
+                'addressesCreated', written.addresses_created,
+                'conflicts', plan_summary.conflicts,
+                'errors', plan_summary.errors
+            ),
+            'grouping', jsonb_build_object(
+                'psid', plan_summary.customers_by_psid,
+                'phone', plan_summary.customers_by_phone,
+                'email', plan_summary.customers_by_email,
+                'individual', plan_summary.customers_individual
+            ),
+            'conflicts', conflict_sample.conflicts,
+            'errors', '[]'::jsonb
+        ) as audit_payload
+
+    from plan_summary
+    cross join written
+    cross join conflict_sample
+    {% if is_dry_run() %}
+        where false
+    {% endif %}
+
+)
+
+select * from final
