@@ -44,8 +44,10 @@
                     {% if column not in columns_by_table[table] %}
                         {% set hint = '' %}
                         {% if column == var('lead_psid_column') %}
-                            {% set candidates = columns_by_table[table].keys()
-                                | select('search', '(?i)psid') | list %}
+                            {% set candidates = [] %}
+                            {% for name in columns_by_table[table].keys() %}
+                                {% if 'psid' in name | lower %}{% do candidates.append(name) %}{% endif %}
+                            {% endfor %}
                             {% set hint = '; set the var lead_psid_column'
                                 ~ (' (columns that look like a PSID: ' ~ candidates | join(', ') ~ ')'
                                    if candidates else '') %}

@@ -143,7 +143,7 @@ final as (
     cross join written
     cross join conflict_sample
     {% if is_dry_run() %}
-        where false
+    where false
     {% endif %}
 
 )

@@ -67,12 +67,9 @@ survivors as (
     select
         customer_id,
         count(*) as group_lead_count,
-        (array_agg(lead_name order by created_at desc, lead_id desc)
-            filter (where lead_name is not null))[1] as customer_name,
-        (array_agg(phone_normalized order by created_at desc, lead_id desc)
-            filter (where phone_normalized is not null))[1] as phone,
-        (array_agg(email_normalized order by created_at desc, lead_id desc)
-            filter (where email_normalized is not null))[1] as email
+        {{ most_recent_value('lead_name') }} as customer_name,
+        {{ most_recent_value('phone_normalized') }} as phone,
+        {{ most_recent_value('email_normalized') }} as email
 
     from group_leads
     group by customer_id
@@ -94,13 +91,13 @@ final as (
         coalesce(survivors.email, customers.email_raw) as email,
         case
             when receiving_customers.is_new_customer then jsonb_build_object(
-                'groupType', receiving_customers.group_type,
-                'groupKey', receiving_customers.group_key,
-                'matchedOn', receiving_customers.matched_on,
-                'leadCount', survivors.group_lead_count,
-                'multipleLeads', survivors.group_lead_count > 1,
-                'createdBy', {{ dbt.string_literal(var('created_by')) }}
-            )
+                    'groupType', receiving_customers.group_type,
+                    'groupKey', receiving_customers.group_key,
+                    'matchedOn', receiving_customers.matched_on,
+                    'leadCount', survivors.group_lead_count,
+                    'multipleLeads', survivors.group_lead_count > 1,
+                    'createdBy', {{ dbt.string_literal(var('created_by')) }}
+                )
         end as metadata
 
     from receiving_customers

@@ -79,7 +79,10 @@ final as (
         lead_counts.leads_already_linked,
         lead_counts.leads_not_linked,
         (select count(*) from plan_job_links) as jobs_linked,
-        (select count(*) from jobs where current_customer_id is not null) as jobs_already_linked,
+        (
+            select count(*) from jobs
+            where current_customer_id is not null
+        ) as jobs_already_linked,
         (select count(*) from plan_customer_addresses) as addresses_created,
         (select count(*) from plan_conflicts) as conflicts,
         0 as errors,

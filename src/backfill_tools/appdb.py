@@ -151,3 +151,20 @@ def connect(env: dict[str, str] | None = None) -> psycopg2.extensions.connection
         return psycopg2.connect("")
     kwargs = {_LIBPQ_KEYWORDS[key]: value for key, value in env.items() if value}
     return psycopg2.connect(**kwargs)
+
+
+def table_fingerprints(
+    conn: psycopg2.extensions.connection, schema: str = "public"
+) -> dict[str, tuple[int, str]]:
+    """Row count and an md5 of every row of every app table, to compare states exactly."""
+    prints: dict[str, tuple[int, str]] = {}
+    with conn.cursor() as cur:
+        for table in APP_TABLES:
+            cur.execute(
+                f'select count(*), coalesce(md5(string_agg(t::text, \'|\' order by t::text)), \'\')'
+                f' from "{schema}"."{table}" as t'
+            )
+            count, digest = cur.fetchone()
+            prints[table] = (int(count), str(digest))
+    conn.rollback()
+    return prints

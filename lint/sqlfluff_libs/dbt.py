@@ -1,0 +1,5 @@
+"""sqlfluff stand-in for dbt's `dbt` namespace of cross-database macros."""
+
+
+def string_literal(value: object) -> str:
+    return "'" + str(value).replace("'", "''") + "'"

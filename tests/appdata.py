@@ -1,0 +1,93 @@
+"""A test's app database: small helpers to write app rows and read them back."""
+
+from __future__ import annotations
+
+import itertools
+import uuid
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta, timezone
+from typing import Any
+
+import psycopg2.extensions
+
+from backfill_tools.appdb import AppSchema, table_fingerprints
+
+EPOCH = datetime(2025, 1, 1, tzinfo=timezone.utc)
+
+
+@dataclass
+class AppDatabase:
+    """The app tables of one test database, and a clock that orders the rows it adds."""
+
+    conn: psycopg2.extensions.connection
+    env: dict[str, str]
+    schema: AppSchema
+    _clock: itertools.count = field(default_factory=itertools.count)
+
+    def table(self, name: str) -> str:
+        return f'"{self.schema.schema}"."{name}"'
+
+    def execute(self, sql: str, params: Any = None) -> None:
+        with self.conn.cursor() as cur:
+            cur.execute(sql, params)
+        self.conn.commit()
+
+    def query(self, sql: str, params: Any = None) -> list[tuple]:
+        with self.conn.cursor() as cur:
+            cur.execute(sql, params)
+            rows = cur.fetchall()
+        self.conn.rollback()
+        return rows
+
+    def scalar(self, sql: str, params: Any = None) -> Any:
+        rows = self.query(sql, params)
+        return rows[0][0] if rows else None
+
+    def next_time(self) -> datetime:
+        return EPOCH + timedelta(hours=next(self._clock))
+
+    def add_customer(self, name: str | None = None, phone: str | None = None,
+                     email: str | None = None, id: str | None = None) -> str:
+        customer_id = id or str(uuid.uuid4())
+        self.execute(
+            f"insert into {self.table('Customer')} (id, name, phone, email) values (%s, %s, %s, %s)",
+            (customer_id, name, phone, email),
+        )
+        return customer_id
+
+    def add_lead(self, *, psid: str | None = None, phone: str | None = None,
+                 email: str | None = None, name: str | None = None,
+                 address: str | None = None, customer_id: str | None = None,
+                 id: str | None = None, created_at: datetime | None = None) -> str:
+        lead_id = id or str(uuid.uuid4())
+        channel = "messenger" if psid else "sms"
+        self.execute(
+            f"insert into {self.table('Lead')} (id, channel, name, \"{self.schema.psid_column}\","
+            " phone, email, address, customer_id, created_at, updated_at)"
+            " values (%s, %s, %s, %s, %s, %s, %s, %s, %s, %s)",
+            (lead_id, channel, name, psid, phone, email, address, customer_id,
+             created_at or self.next_time(), created_at or self.next_time()),
+        )
+        return lead_id
+
+    def add_job(self, lead_id: str, customer_id: str | None = None, id: str | None = None) -> str:
+        job_id = id or str(uuid.uuid4())
+        self.execute(
+            f"insert into {self.table('Job')} (id, lead_id, customer_id) values (%s, %s, %s)",
+            (job_id, lead_id, customer_id),
+        )
+        return job_id
+
+    def lead_customer(self, lead_id: str) -> str | None:
+        value = self.scalar(f"select customer_id from {self.table('Lead')} where id = %s", (lead_id,))
+        return str(value) if value else None
+
+    def job_customer(self, job_id: str) -> str | None:
+        value = self.scalar(f"select customer_id from {self.table('Job')} where id = %s", (job_id,))
+        return str(value) if value else None
+
+    def count(self, table: str, where: str = "true") -> int:
+        return int(self.scalar(f"select count(*) from {self.table(table)} where {where}"))
+
+    def fingerprints(self) -> dict[str, tuple[int, str]]:
+        return table_fingerprints(self.conn, self.schema.schema)

@@ -1,0 +1,66 @@
+"""Fixtures: one real PostgreSQL server per session, one fresh database per test."""
+
+from __future__ import annotations
+
+import os
+import uuid
+from collections.abc import Iterator
+from pathlib import Path
+
+import psycopg2
+import pytest
+
+from backfill_tools.appdb import AppSchema, connect
+from backfill_tools.dbtrun import DbtProject
+from backfill_tools.devdb import DevDb, free_port
+from tests.appdata import AppDatabase
+
+
+@pytest.fixture(scope="session")
+def pg_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[DevDb]:
+    """The server every test uses: embedded 16 by default, BACKFILL_TEST_PG_VERSION to choose."""
+    version = int(os.environ.get("BACKFILL_TEST_PG_VERSION", "16"))
+    server = DevDb(
+        data_dir=tmp_path_factory.mktemp("pg") / f"pg{version}", port=free_port(), version=version
+    ).start()
+    yield server
+    server.destroy()
+
+
+@pytest.fixture
+def app_schema() -> AppSchema:
+    """How the app lays out its tables; tests of other layouts override this fixture."""
+    return AppSchema()
+
+
+@pytest.fixture
+def app_db(pg_server: DevDb, app_schema: AppSchema) -> Iterator[AppDatabase]:
+    """A new database holding the app's (empty) tables."""
+    name = f"t_{uuid.uuid4().hex[:12]}"
+    pg_server.create_database(name)
+    env = pg_server.libpq_env(database=name)
+    conn = connect(env)
+    app_schema.create(conn)
+    database = AppDatabase(conn=conn, env=env, schema=app_schema)
+    yield database
+    conn.close()
+    admin = psycopg2.connect(**{**_kwargs(env), "dbname": "postgres"})
+    admin.autocommit = True
+    with admin.cursor() as cur:
+        cur.execute(f'drop database if exists "{name}" with (force)')
+    admin.close()
+
+
+def _kwargs(env: dict[str, str]) -> dict[str, str]:
+    return {"host": env["PGHOST"], "port": env["PGPORT"], "user": env["PGUSER"]}
+
+
+@pytest.fixture
+def project(app_db: AppDatabase, tmp_path: Path, app_schema: AppSchema) -> DbtProject:
+    """The real dbt project pointed at the test's database."""
+    base_vars: dict[str, object] = {}
+    if app_schema.schema != "public":
+        base_vars["app_schema"] = app_schema.schema
+    if app_schema.psid_column != "messengerPsid":
+        base_vars["lead_psid_column"] = app_schema.psid_column
+    return DbtProject(env=app_db.env, work_dir=tmp_path / "dbt", base_vars=base_vars)
