@@ -1,0 +1,563 @@
+{#-
+    One stage of the grouping (force_link, psid, phone or e-mail) is two models:
+    `int_identity_links_<stage>` decides, value by value, which of the groups a
+    value touches it may join (identity_stage_links), and
+    `int_identity_groups_<stage>` joins them transitively and vetoes any group the
+    joins would make that breaks a rule through a chain (identity_stage_groups).
+    Both are set-based and order-independent: a value that would break a rule is
+    refused for every group it touches, never for "the later ones".
+-#}
+
+{% macro identity_conflict_rank(stage, left, right, do_not_link_pair) -%}
+    {#- SQL expression: the strongest rule two groups of one stage would break by being
+        joined (1 = do_not_link ... 4 = different phones), null when none. -#}
+    case
+        when {{ do_not_link_pair }}.group_id is not null then 1
+        when
+            cardinality({{ left }}.customer_ids) > 0
+            and cardinality({{ right }}.customer_ids) > 0
+            and not ({{ left }}.customer_ids && {{ right }}.customer_ids)
+            then 2
+        {%- if stage in ('phone', 'email') %}
+        when
+            cardinality({{ left }}.psids) > 0
+            and cardinality({{ right }}.psids) > 0
+            and not ({{ left }}.psids && {{ right }}.psids)
+            then 3
+        {%- endif %}
+        {%- if stage == 'email' %}
+        when
+            cardinality({{ left }}.phones) > 0
+            and cardinality({{ right }}.phones) > 0
+            and not ({{ left }}.phones && {{ right }}.phones)
+            then 4
+        {%- endif %}
+    end
+{%- endmacro %}
+
+
+{% macro identity_conflict_reason(rank) -%}
+    {#- SQL expression: the name of a rule, from identity_conflict_rank's number. -#}
+    case {{ rank }}
+        when 1 then 'do_not_link'
+        when 2 then 'would_join_different_existing_customers'
+        when 3 then 'would_join_different_psids'
+        when 4 then 'email_would_join_different_phones'
+        when 5 then 'household_guard'
+    end
+{%- endmacro %}
+
+
+{% macro identity_group_profiles(members) -%}
+    {#- SELECT: per group of the CTE `members` (node_id, group_id, plus any
+        `component_id`), what the rules compare - the group's usable PSIDs and phones,
+        its first names and its existing customer. Expects CTEs `nodes` and
+        `key_identifiers`. -#}
+    select
+        {{ members }}.group_id,
+        min({{ members }}.component_id) as component_id,
+        coalesce(
+            array_agg(distinct key_identifiers.identifier_value order by key_identifiers.identifier_value)
+                filter (where key_identifiers.identifier_type = 'psid'),
+            '{}'
+        ) as psids,
+        coalesce(
+            array_agg(distinct key_identifiers.identifier_value order by key_identifiers.identifier_value)
+                filter (where key_identifiers.identifier_type = 'phone'),
+            '{}'
+        ) as phones,
+        coalesce(
+            array_agg(distinct nodes.first_name order by nodes.first_name)
+                filter (where nodes.first_name is not null),
+            '{}'
+        ) as first_names,
+        coalesce(
+            array_agg(distinct nodes.customer_id order by nodes.customer_id)
+                filter (where nodes.customer_id is not null),
+            '{}'
+        ) as customer_ids
+    from {{ members }}
+    inner join nodes
+        on {{ members }}.node_id = nodes.node_id
+    left join key_identifiers
+        on {{ members }}.node_id = key_identifiers.node_id
+    group by {{ members }}.group_id
+{%- endmacro %}
+
+
+{% macro identity_common_ctes() -%}
+    {#- Import CTEs every stage model uses: nodes, their usable PSIDs and phones (what
+        the merge protection compares) and the applicable do_not_link pairs. -#}
+nodes as (
+
+    select * from {{ ref('int_identity_nodes') }}
+
+),
+
+node_identifiers as (
+
+    select * from {{ ref('int_node_identifiers') }}
+
+),
+
+identifier_values as (
+
+    select * from {{ ref('int_identifier_values_screened') }}
+
+),
+
+overrides as (
+
+    select * from {{ ref('int_identity_overrides') }}
+
+),
+
+key_identifiers as (
+
+    select
+        node_identifiers.node_id,
+        node_identifiers.identifier_type,
+        node_identifiers.identifier_value
+
+    from node_identifiers
+    inner join identifier_values
+        on
+            node_identifiers.identifier_type = identifier_values.identifier_type
+            and node_identifiers.identifier_value = identifier_values.identifier_value
+    where
+        identifier_values.is_usable_for_linking
+        and node_identifiers.identifier_type in ('psid', 'phone')
+
+),
+
+do_not_link_overrides as (
+
+    select
+        overrides.node_id,
+        overrides.other_node_id
+
+    from overrides
+    where
+        overrides.override_type = 'do_not_link'
+        and overrides.override_status = 'applicable'
+
+)
+{%- endmacro %}
+
+
+{% macro identity_stage_links(stage, prior_groups, prior_group_column='group_id') %}
+{#- One row per (value, group it touches) for the values of `stage` that touch two
+    or more groups of the previous stage, with the decision: `linked` (to
+    anchor_group_id, the smallest group of its class) or `vetoed` and why. -#}
+{%- set household_guard = var('identity_household_guard') and stage in ('phone', 'email') %}
+with
+
+prior_groups as (
+
+    select
+        node_id,
+        {{ prior_group_column }} as group_id
+
+    from {{ prior_groups }}
+
+),
+
+stage_members as (
+
+    select * from {{ ref('int_identity_stage_members') }}
+    where stage = '{{ stage }}'
+
+),
+
+{{ identity_common_ctes() }},
+
+value_groups as (
+
+    select
+        stage_members.value_key,
+        stage_members.identifier_type,
+        stage_members.identifier_value,
+        prior_groups.group_id,
+        count(*) as node_count
+
+    from stage_members
+    inner join prior_groups
+        on stage_members.node_id = prior_groups.node_id
+    group by 1, 2, 3, 4
+
+),
+
+shared_values as (
+
+    select value_key
+    from value_groups
+    group by value_key
+    having count(*) > 1
+
+),
+
+touched as (
+
+    select value_groups.*
+    from value_groups
+    inner join shared_values
+        on value_groups.value_key = shared_values.value_key
+
+),
+
+touched_members as (
+
+    select
+        prior_groups.node_id,
+        prior_groups.group_id,
+        null::bigint as component_id
+
+    from prior_groups
+    where prior_groups.group_id in (select touched.group_id from touched)
+
+),
+
+group_profiles as (
+
+    {{ identity_group_profiles('touched_members') }}
+
+),
+
+do_not_link_pairs as (
+
+    -- both directions, so that one equality finds a pair
+    select distinct
+        lead_groups.group_id,
+        other_groups.group_id as other_group_id
+
+    from do_not_link_overrides
+    inner join prior_groups as lead_groups
+        on do_not_link_overrides.node_id = lead_groups.node_id
+    inner join prior_groups as other_groups
+        on do_not_link_overrides.other_node_id = other_groups.node_id
+
+    union
+
+    select distinct
+        other_groups.group_id,
+        lead_groups.group_id as other_group_id
+
+    from do_not_link_overrides
+    inner join prior_groups as lead_groups
+        on do_not_link_overrides.node_id = lead_groups.node_id
+    inner join prior_groups as other_groups
+        on do_not_link_overrides.other_node_id = other_groups.node_id
+
+),
+
+profiled as (
+
+    select
+        touched.value_key,
+        touched.identifier_type,
+        touched.identifier_value,
+        touched.group_id,
+        touched.node_count,
+        group_profiles.psids,
+        group_profiles.phones,
+        group_profiles.first_names,
+        group_profiles.customer_ids
+
+    from touched
+    inner join group_profiles
+        on touched.group_id = group_profiles.group_id
+
+),
+
+household_split_values as (
+
+    {% if household_guard %}
+    -- the household guard: two groups with first names and none in common are two
+    -- people; the value then joins only groups with the same first names
+    select distinct left_side.value_key
+
+    from profiled as left_side
+    inner join profiled as right_side
+        on
+            left_side.value_key = right_side.value_key
+            and left_side.group_id < right_side.group_id
+    where
+        cardinality(left_side.first_names) > 0
+        and cardinality(right_side.first_names) > 0
+        and not (left_side.first_names && right_side.first_names)
+    {% else %}
+    select null::text as value_key
+    where false
+    {% endif %}
+
+),
+
+classed as (
+
+    select
+        profiled.*,
+        household_split_values.value_key is not null as is_household_split,
+        case
+            when household_split_values.value_key is null then '*'
+            when cardinality(profiled.first_names) > 0
+                then array_to_string(profiled.first_names, ' ')
+            else 'unnamed:' || profiled.group_id
+        end as class_key
+
+    from profiled
+    left join household_split_values
+        on profiled.value_key = household_split_values.value_key
+
+),
+
+class_conflicts as (
+
+    -- set-wise merge protection: one conflicting pair vetoes the whole class
+    select
+        left_side.value_key,
+        left_side.class_key,
+        min({{ identity_conflict_rank(stage, 'left_side', 'right_side', 'do_not_link_pairs') }})
+            as conflict_rank
+
+    from classed as left_side
+    inner join classed as right_side
+        on
+            left_side.value_key = right_side.value_key
+            and left_side.class_key = right_side.class_key
+            and left_side.group_id < right_side.group_id
+    left join do_not_link_pairs
+        on
+            left_side.group_id = do_not_link_pairs.group_id
+            and right_side.group_id = do_not_link_pairs.other_group_id
+    group by 1, 2
+
+),
+
+decided as (
+
+    select
+        classed.*,
+        class_conflicts.conflict_rank,
+        count(*) over (partition by classed.value_key, classed.class_key) as class_group_count,
+        min(classed.group_id) over (partition by classed.value_key, classed.class_key)
+            as class_anchor_group_id
+
+    from classed
+    left join class_conflicts
+        on
+            classed.value_key = class_conflicts.value_key
+            and classed.class_key = class_conflicts.class_key
+
+),
+
+final as (
+
+    select
+        '{{ stage }}' as stage,
+        value_key,
+        identifier_type,
+        identifier_value,
+        group_id,
+        node_count,
+        class_key,
+        is_household_split,
+        case
+            when conflict_rank is null and class_group_count > 1 then 'linked' else 'vetoed'
+        end as decision,
+        case
+            when conflict_rank is null and class_group_count > 1 then class_anchor_group_id
+        end as anchor_group_id,
+        case
+            when conflict_rank is not null then {{ identity_conflict_reason('conflict_rank') }}
+            when class_group_count = 1 then 'household_guard'
+        end as veto_reason,
+        psids,
+        phones,
+        first_names,
+        customer_ids
+
+    from decided
+
+)
+
+select * from final
+{% endmacro %}
+
+
+{% macro identity_stage_groups(stage, prior_groups, stage_links, prior_group_column='group_id') %}
+{#- One row per node: its group after `stage`. The linked values of the stage are
+    joined transitively (label_connected_components); a joined group that would
+    break a rule through a chain of values (e.g. A-phone1-B-phone2-C with A and C
+    holding different PSIDs) is vetoed as a whole: its groups stay as they were. -#}
+{%- set household_guard = var('identity_household_guard') and stage in ('phone', 'email') %}
+with
+
+prior_groups as (
+
+    select
+        node_id,
+        {{ prior_group_column }} as group_id
+
+    from {{ prior_groups }}
+
+),
+
+{{ identity_common_ctes() }},
+
+components as (
+
+    select
+        labels.node_id as group_id,
+        labels.component_id
+
+    from {{ adapter.quote(this.schema) }}.label_connected_components(
+        $edges$
+            select group_id, anchor_group_id
+            from {{ stage_links }}
+            where decision = 'linked'
+        $edges$
+    ) as labels
+
+),
+
+component_members as (
+
+    select
+        prior_groups.node_id,
+        prior_groups.group_id,
+        components.component_id
+
+    from components
+    inner join prior_groups
+        on components.group_id = prior_groups.group_id
+
+),
+
+component_profiles as (
+
+    {{ identity_group_profiles('component_members') }}
+
+),
+
+key_conflicts as (
+
+    select
+        component_id,
+        case
+            when count(*) filter (where cardinality(customer_ids) > 0) > 1 then 2
+            {%- if stage in ('phone', 'email') %}
+            when count(*) filter (where cardinality(psids) > 0) > 1 then 3
+            {%- endif %}
+        end as conflict_rank
+
+    from component_profiles
+    group by component_id
+
+),
+
+phone_set_conflicts as (
+
+    {% if stage == 'email' %}
+    select distinct
+        left_side.component_id,
+        4 as conflict_rank
+
+    from component_profiles as left_side
+    inner join component_profiles as right_side
+        on
+            left_side.component_id = right_side.component_id
+            and left_side.phones < right_side.phones
+    where
+        cardinality(left_side.phones) > 0
+        and not (left_side.phones && right_side.phones)
+    {% else %}
+    select
+        null::bigint as component_id,
+        null::integer as conflict_rank
+    where false
+    {% endif %}
+
+),
+
+name_set_conflicts as (
+
+    {% if household_guard %}
+    select distinct
+        left_side.component_id,
+        5 as conflict_rank
+
+    from component_profiles as left_side
+    inner join component_profiles as right_side
+        on
+            left_side.component_id = right_side.component_id
+            and left_side.first_names < right_side.first_names
+    where
+        cardinality(left_side.first_names) > 0
+        and not (left_side.first_names && right_side.first_names)
+    {% else %}
+    select
+        null::bigint as component_id,
+        null::integer as conflict_rank
+    where false
+    {% endif %}
+
+),
+
+do_not_link_conflicts as (
+
+    select distinct
+        lead_members.component_id,
+        1 as conflict_rank
+
+    from do_not_link_overrides
+    inner join component_members as lead_members
+        on do_not_link_overrides.node_id = lead_members.node_id
+    inner join component_members as other_members
+        on
+            do_not_link_overrides.other_node_id = other_members.node_id
+            and lead_members.component_id = other_members.component_id
+
+),
+
+component_vetoes as (
+
+    select
+        component_id,
+        min(conflict_rank) as conflict_rank
+
+    from (
+        select * from key_conflicts
+        union all
+        select * from phone_set_conflicts
+        union all
+        select * from name_set_conflicts
+        union all
+        select * from do_not_link_conflicts
+    ) as conflicts
+    where conflict_rank is not null
+    group by component_id
+
+),
+
+final as (
+
+    select
+        prior_groups.node_id,
+        prior_groups.group_id as prior_group_id,
+        coalesce(components.component_id, prior_groups.group_id) as tentative_group_id,
+        case
+            when component_vetoes.component_id is not null then prior_groups.group_id
+            else coalesce(components.component_id, prior_groups.group_id)
+        end as group_id,
+        {{ identity_conflict_reason('component_vetoes.conflict_rank') }} as component_veto_reason
+
+    from prior_groups
+    left join components
+        on prior_groups.group_id = components.group_id
+    left join component_vetoes
+        on components.component_id = component_vetoes.component_id
+
+)
+
+select * from final
+{% endmacro %}
