@@ -215,4 +215,6 @@ def default_devdb(project_dir: Path, version: int | None = None, port: int | Non
     """The project's development server, as `make` and the README use it."""
     version = version or int(os.environ.get("BACKFILL_DEVDB_VERSION", DEFAULT_VERSION))
     port = port or int(os.environ.get("BACKFILL_DEVDB_PORT", DEFAULT_PORT))
-    return DevDb(data_dir=project_dir / ".devdb" / f"pg{version}-{port}", port=port, version=version)
+    return DevDb(
+        data_dir=project_dir / ".devdb" / f"pg{version}-{port}", port=port, version=version
+    )
