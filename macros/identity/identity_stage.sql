@@ -165,7 +165,7 @@ prior_groups as (
 stage_members as (
 
     select * from {{ ref('int_identity_stage_members') }}
-    where stage = '{{ stage }}'
+    where link_stage = '{{ stage }}'
 
 ),
 
@@ -353,7 +353,7 @@ decided as (
 final as (
 
     select
-        '{{ stage }}' as stage,
+        '{{ stage }}' as link_stage,
         value_key,
         identifier_type,
         identifier_value,

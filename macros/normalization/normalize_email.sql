@@ -4,6 +4,6 @@
             case
                 when cleaned.value ~ '^[^@\s]+@[^@\s]+\.[^@\s.]{2,}$' then cleaned.value
             end
-        from (select lower({{ clean_text(column) }}) as value) as cleaned
+        from (select lower({{ clean_text(column) }}) as value limit all) as cleaned
     )
 {%- endmacro %}

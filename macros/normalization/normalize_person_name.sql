@@ -15,6 +15,7 @@
                     '',
                     'g'
                 ) as value
+            limit all
         ) as first_word
     )
 {%- endmacro %}

@@ -10,14 +10,6 @@
     post_hook=["analyze {{ this }}"],
 ) }}
 
-{%- set caps = var('identity_max_leads_per_value') %}
-{%- if caps is mapping %}
-    {%- set cap_for = {
-        'psid': caps.get('psid', 25), 'phone': caps.get('phone', 25), 'email': caps.get('email', 25)
-    } %}
-{%- else %}
-    {%- set cap_for = {'psid': caps, 'phone': caps, 'email': caps} %}
-{%- endif %}
 
 with
 
@@ -117,9 +109,9 @@ screened as (
         value_counts.lead_count,
         value_counts.customer_count,
         case value_counts.identifier_type
-            when 'psid' then {{ cap_for['psid'] | int }}
-            when 'phone' then {{ cap_for['phone'] | int }}
-            else {{ cap_for['email'] | int }}
+            when 'psid' then {{ identity_lead_cap('psid') }}
+            when 'phone' then {{ identity_lead_cap('phone') }}
+            else {{ identity_lead_cap('email') }}
         end as lead_cap,
         {{ identifier_rejection_reason(
             'value_counts.identifier_type', 'value_counts.identifier_value'

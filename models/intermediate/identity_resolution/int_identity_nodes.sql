@@ -29,12 +29,6 @@ customers as (
 
 ),
 
-lead_count as (
-
-    select count(*) as leads from leads
-
-),
-
 lead_nodes as (
 
     select
@@ -46,6 +40,12 @@ lead_nodes as (
         leads.created_at
 
     from leads
+
+),
+
+lead_count as (
+
+    select count(*) as leads from lead_nodes
 
 ),
 
@@ -62,15 +62,15 @@ known_customers as (
     union all
 
     select distinct
-        leads.current_customer_id as customer_id,
+        lead_nodes.customer_id,
         null as first_name,
         null::timestamptz as created_at
 
-    from leads
+    from lead_nodes
     left join customers
-        on leads.current_customer_id = customers.customer_id
+        on lead_nodes.customer_id = customers.customer_id
     where
-        leads.current_customer_id is not null
+        lead_nodes.customer_id is not null
         and customers.customer_id is null
 
 ),

@@ -42,16 +42,15 @@ merge_candidates as (
 force_links as (
 
     select
-        'force_link' as stage,
+        'force_link' as link_stage,
         'force_link:' || overrides.override_key as value_key,
         'force_link' as identifier_type,
         overrides.override_key as identifier_value,
         pair.node_id
 
     from overrides
-    cross join lateral (
-        values (overrides.node_id), (overrides.other_node_id)
-    ) as pair (node_id)
+    cross join
+        lateral (values (overrides.node_id), (overrides.other_node_id)) as pair (node_id)
     where
         overrides.override_type = 'force_link'
         and overrides.override_status = 'applicable'
@@ -61,7 +60,7 @@ force_links as (
 identifier_links as (
 
     select
-        node_identifiers.identifier_type as stage,
+        node_identifiers.identifier_type as link_stage,
         node_identifiers.identifier_type || ':' || node_identifiers.identifier_value as value_key,
         node_identifiers.identifier_type,
         node_identifiers.identifier_value,

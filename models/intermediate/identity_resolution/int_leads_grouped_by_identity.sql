@@ -93,8 +93,7 @@ groups as (
         group_id,
         min(node_id) filter (where node_type = 'lead') as anchor_node_id,
         coalesce(
-            array_agg(distinct customer_id order by customer_id)
-                filter (where customer_id is not null),
+            array_agg(distinct customer_id order by customer_id) filter (where customer_id is not null),
             '{}'
         ) as customer_ids,
         array_remove(

@@ -41,12 +41,13 @@ lead_identifiers as (
     from leads
     inner join nodes
         on leads.lead_id = nodes.lead_id
-    cross join lateral (
-        values
+    cross join
+        lateral (
+            values
             ('psid', leads.psid),
             ('phone', leads.phone_normalized),
             ('email', leads.email_normalized)
-    ) as identifiers (identifier_type, identifier_value)
+        ) as identifiers (identifier_type, identifier_value)
     where identifiers.identifier_value is not null
 
 ),
@@ -63,11 +64,12 @@ customer_identifiers as (
         on
             customers.customer_id = nodes.customer_id
             and nodes.node_type = 'customer'
-    cross join lateral (
-        values
+    cross join
+        lateral (
+            values
             ('phone', customers.phone_normalized),
             ('email', customers.email_normalized)
-    ) as identifiers (identifier_type, identifier_value)
+        ) as identifiers (identifier_type, identifier_value)
     where identifiers.identifier_value is not null
 
 ),
