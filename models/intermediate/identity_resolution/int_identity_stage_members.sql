@@ -8,7 +8,7 @@
 -#}
 {{ config(
     indexes=[
-        {'columns': ['stage', 'node_id']},
+        {'columns': ['link_stage', 'node_id']},
     ],
     post_hook=["analyze {{ this }}"],
 ) }}
