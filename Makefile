@@ -5,6 +5,7 @@ PYTHON ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
+QUALITY_LEADS ?= 100000
 export DBT_PROFILES_DIR ?= $(CURDIR)
 
 .PHONY: help setup demo test test-fast lint bench quality report db-start db-stop db-env clean
@@ -35,6 +36,12 @@ lint: setup  ## sqlfluff + ruff
 	@$(BIN)/sqlfluff lint models macros data-tests analyses
 	@$(BIN)/ruff check src tests
 	@$(BIN)/ruff format --check src tests
+
+quality: setup  ## precision/recall of the one-pass and the staged grouping (QUALITY_LEADS=100000)
+	@$(BIN)/backfill-dev quality --leads $(QUALITY_LEADS)
+
+report: setup  ## the identity review report of the last dry run, in reports/
+	@$(BIN)/backfill-dev report
 
 db-start: setup  ## start the development PostgreSQL (prints the PG* variables)
 	@$(BIN)/backfill-dev db start

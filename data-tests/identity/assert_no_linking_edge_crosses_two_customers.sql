@@ -44,6 +44,8 @@ resolved_leads as (
 
 stage_edges as (
 
+    -- a group's id is the id of one of its nodes (the smallest), so the nodes
+    -- numbered group_id and anchor_group_id stand for the two sides of a link
     {% for stage in stages %}
     select
         '{{ stage }}' as link_stage,
@@ -55,18 +57,10 @@ stage_edges as (
         group_sides.component_veto_reason
 
     from {{ stage }}_links
-    inner join lateral (
-        select * from {{ stage }}_groups
-        where {{ stage }}_groups.prior_group_id = {{ stage }}_links.group_id
-        order by {{ stage }}_groups.node_id
-        limit 1
-    ) as group_sides on true
-    inner join lateral (
-        select * from {{ stage }}_groups
-        where {{ stage }}_groups.prior_group_id = {{ stage }}_links.anchor_group_id
-        order by {{ stage }}_groups.node_id
-        limit 1
-    ) as anchor_sides on true
+    inner join {{ stage }}_groups as group_sides
+        on {{ stage }}_links.group_id = group_sides.node_id
+    inner join {{ stage }}_groups as anchor_sides
+        on {{ stage }}_links.anchor_group_id = anchor_sides.node_id
     {% if not loop.last %}union all{% endif %}
     {% endfor %}
 

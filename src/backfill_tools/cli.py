@@ -4,6 +4,8 @@
     backfill-dev schema create|drop [--schema S] [--psid-column C] [--no-customer-fks]
     backfill-dev generate --leads N [--seed S] [--reset] [--schema S] [--psid-column C]
     backfill-dev score [--schema S] [--psid-column C]
+    backfill-dev quality [--leads N] [--seed S] [--keep]
+    backfill-dev report [--out DIR] [--schema S]
     backfill-dev demo [--leads N] [--seed S]
     backfill-dev lineage
 
@@ -183,6 +185,50 @@ def _lineage(args: argparse.Namespace) -> int:
     return 0
 
 
+def _server_env() -> dict[str, str]:
+    """The PG* variables of the server to use: the environment's, else the development
+    server's (started if needed)."""
+    if os.environ.get("PGPORT"):
+        keys = ("PGHOST", "PGPORT", "PGUSER", "PGPASSWORD", "PGDATABASE")
+        return {key: os.environ[key] for key in keys if key in os.environ}
+    return default_devdb(project_dir()).start().libpq_env()
+
+
+def _quality_arguments(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--leads", type=int, default=100_000, help="how many leads to generate")
+    parser.add_argument("--seed", type=int, default=7, help="seed of the generator")
+    parser.add_argument(
+        "--keep", action="store_true", help="keep the scratch databases (backfill_quality_*)"
+    )
+
+
+def _quality(args: argparse.Namespace) -> int:
+    from backfill_tools.quality import run_quality
+
+    return run_quality(_server_env(), leads=args.leads, seed=args.seed, keep=args.keep)
+
+
+def _report_arguments(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument(
+        "--out", type=Path, default=Path("reports"), help="folder of the report (default reports/)"
+    )
+    parser.add_argument(
+        "--schema",
+        default=os.environ.get("BACKFILL_SCHEMA", "customer_backfill"),
+        help="the project's schema (default $BACKFILL_SCHEMA or customer_backfill)",
+    )
+
+
+def _report(args: argparse.Namespace) -> int:
+    from backfill_tools.report import write_report
+
+    with connect() as conn:
+        written = write_report(conn, args.schema, args.out)
+    for path in written:
+        print(path)
+    return 0
+
+
 COMMANDS: dict[str, Command] = {
     "demo": Command("the whole backfill on the development database", _demo_arguments, _demo),
     "lineage": Command("the models' lineage as a Mermaid flowchart", _lineage_arguments, _lineage),
@@ -190,6 +236,16 @@ COMMANDS: dict[str, Command] = {
     "schema": Command("create/drop the app tables", _schema_arguments, _schema),
     "generate": Command("fill the app tables with labeled data", _generate_arguments, _generate),
     "score": Command("score Lead.customer_id against the truth", _score_arguments, _score),
+    "quality": Command(
+        "precision/recall of the one-pass and the staged grouping on labeled data",
+        _quality_arguments,
+        _quality,
+    ),
+    "report": Command(
+        "the identity review report of the last dry run (reports/identity-review.md, .html)",
+        _report_arguments,
+        _report,
+    ),
 }
 
 
