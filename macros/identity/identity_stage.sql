@@ -152,7 +152,8 @@ do_not_link_overrides as (
 {%- set household_guard = var('identity_household_guard') and stage in ('phone', 'email') %}
 with
 
-prior_groups as (
+-- referenced several times: inlined (not materialized), so joins use its indexes
+prior_groups as not materialized (
 
     select
         node_id,
@@ -392,7 +393,8 @@ select * from final
 {%- set household_guard = var('identity_household_guard') and stage in ('phone', 'email') %}
 with
 
-prior_groups as (
+-- referenced several times: inlined (not materialized), so joins use its indexes
+prior_groups as not materialized (
 
     select
         node_id,

@@ -51,15 +51,6 @@ stage_members as (
 
 ),
 
-{{ stage }}_joined_groups as (
-
-    select group_id
-    from {{ stage }}_groups
-    group by group_id
-    having count(distinct prior_group_id) > 1
-
-),
-
 {{ stage }}_links as (
 
     select * from {{ ref('int_identity_links_' ~ stage) }}
@@ -70,16 +61,17 @@ stage_members as (
 stage_joins as (
 
     -- per stage, the nodes whose group was joined to another one in that stage
+    -- (their new group gathers more than one group of the stage before)
     {% for stage in stages %}
     select
         '{{ stage }}' as link_stage,
         {{ loop.index }} as stage_number,
-        {{ stage }}_groups.node_id,
-        {{ stage }}_groups.prior_group_id
+        node_id,
+        prior_group_id,
+        min(prior_group_id) over (partition by group_id)
+        <> max(prior_group_id) over (partition by group_id) as is_joined
 
     from {{ stage }}_groups
-    inner join {{ stage }}_joined_groups
-        on {{ stage }}_groups.group_id = {{ stage }}_joined_groups.group_id
     {% if not loop.last %}union all{% endif %}
     {% endfor %}
 
@@ -87,31 +79,31 @@ stage_joins as (
 
 first_joins as (
 
-    select distinct on (lead_groups.lead_id)
-        lead_groups.lead_id,
-        stage_joins.link_stage,
-        stage_joins.node_id,
-        stage_joins.prior_group_id
+    select distinct on (node_id)
+        node_id,
+        link_stage,
+        prior_group_id
 
-    from lead_groups
-    inner join stage_joins
-        on lead_groups.node_id = stage_joins.node_id
-    order by lead_groups.lead_id asc, stage_joins.stage_number asc
+    from stage_joins
+    where is_joined
+    order by node_id asc, stage_number asc
 
 ),
 
-linked_values as (
+-- referenced twice (linked and vetoed values): inlined, so the planner sees the tables
+stage_links as not materialized (
 
     {% for stage in stages %}
     select
-        {{ stage }}_links.link_stage,
-        {{ stage }}_links.value_key,
-        {{ stage }}_links.identifier_type,
-        {{ stage }}_links.identifier_value,
-        {{ stage }}_links.group_id
+        link_stage,
+        value_key,
+        identifier_type,
+        identifier_value,
+        group_id,
+        decision,
+        veto_reason
 
     from {{ stage }}_links
-    where {{ stage }}_links.decision = 'linked'
     {% if not loop.last %}union all{% endif %}
     {% endfor %}
 
@@ -119,51 +111,49 @@ linked_values as (
 
 linking_values as (
 
-    -- the value that joined the lead's group in that stage; the lead's own value
+    -- the value that joined the node's group in that stage; the node's own value
     -- when it carries one
-    select distinct on (first_joins.lead_id)
-        first_joins.lead_id,
+    select distinct on (first_joins.node_id)
+        first_joins.node_id,
         first_joins.link_stage,
-        linked_values.identifier_type,
-        linked_values.identifier_value,
+        stage_links.identifier_type,
+        stage_links.identifier_value,
         stage_members.node_id is not null as is_own_value
 
     from first_joins
-    inner join linked_values
+    inner join stage_links
         on
-            first_joins.link_stage = linked_values.link_stage
-            and first_joins.prior_group_id = linked_values.group_id
+            first_joins.link_stage = stage_links.link_stage
+            and first_joins.prior_group_id = stage_links.group_id
     left join stage_members
         on
-            linked_values.link_stage = stage_members.link_stage
-            and linked_values.value_key = stage_members.value_key
+            stage_links.link_stage = stage_members.link_stage
+            and stage_links.value_key = stage_members.value_key
             and first_joins.node_id = stage_members.node_id
+    where stage_links.decision = 'linked'
     order by
-        first_joins.lead_id asc,
+        first_joins.node_id asc,
         stage_members.node_id is null asc,
-        linked_values.identifier_value asc
+        stage_links.identifier_value asc
 
 ),
 
 vetoed_values as (
 
-    {% for stage in stages %}
-    select
-        {{ stage }}_links.value_key,
-        {{ stage }}_links.veto_reason
+    select distinct
+        value_key,
+        veto_reason
 
-    from {{ stage }}_links
-    where {{ stage }}_links.decision = 'vetoed'
-    {% if not loop.last %}union all{% endif %}
-    {% endfor %}
+    from stage_links
+    where decision = 'vetoed'
 
 ),
 
 refused_identifiers as (
 
-    -- the lead's own identifiers that were not allowed to link it, and why
+    -- the node's own identifiers that were not allowed to link it, and why
     select
-        lead_groups.lead_id,
+        node_identifiers.node_id,
         jsonb_agg(
             jsonb_build_object(
                 'type', node_identifiers.identifier_type,
@@ -173,9 +163,7 @@ refused_identifiers as (
             order by node_identifiers.identifier_type, vetoed_values.veto_reason
         ) as refused_identifiers
 
-    from lead_groups
-    inner join node_identifiers
-        on lead_groups.node_id = node_identifiers.node_id
+    from node_identifiers
     inner join identifier_values
         on
             node_identifiers.identifier_type = identifier_values.identifier_type
@@ -187,7 +175,7 @@ refused_identifiers as (
     where
         identifier_values.rejection_reason is not null
         or vetoed_values.value_key is not null
-    group by lead_groups.lead_id
+    group by node_identifiers.node_id
 
 ),
 
@@ -218,12 +206,14 @@ final as (
         coalesce(refused_identifiers.refused_identifiers, '[]'::jsonb) as refused_identifiers
 
     from resolved_leads
+    inner join lead_groups
+        on resolved_leads.lead_id = lead_groups.lead_id
     left join linking_values
-        on resolved_leads.lead_id = linking_values.lead_id
+        on lead_groups.node_id = linking_values.node_id
     left join merge_candidates
         on resolved_leads.lead_id = merge_candidates.lead_id
     left join refused_identifiers
-        on resolved_leads.lead_id = refused_identifiers.lead_id
+        on lead_groups.node_id = refused_identifiers.node_id
 
 )
 
