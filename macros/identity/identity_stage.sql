@@ -8,34 +8,6 @@
     refused for every group it touches, never for "the later ones".
 -#}
 
-{% macro identity_conflict_rank(stage, left, right, do_not_link_pair) -%}
-    {#- SQL expression: the strongest rule two groups of one stage would break by being
-        joined (1 = do_not_link ... 4 = different phones), null when none. -#}
-    case
-        when {{ do_not_link_pair }}.group_id is not null then 1
-        when
-            cardinality({{ left }}.customer_ids) > 0
-            and cardinality({{ right }}.customer_ids) > 0
-            and not ({{ left }}.customer_ids && {{ right }}.customer_ids)
-            then 2
-        {%- if stage in ('phone', 'email') %}
-        when
-            cardinality({{ left }}.psids) > 0
-            and cardinality({{ right }}.psids) > 0
-            and not ({{ left }}.psids && {{ right }}.psids)
-            then 3
-        {%- endif %}
-        {%- if stage == 'email' %}
-        when
-            cardinality({{ left }}.phones) > 0
-            and cardinality({{ right }}.phones) > 0
-            and not ({{ left }}.phones && {{ right }}.phones)
-            then 4
-        {%- endif %}
-    end
-{%- endmacro %}
-
-
 {% macro identity_conflict_reason(rank) -%}
     {#- SQL expression: the name of a rule, from identity_conflict_rank's number. -#}
     case {{ rank }}
@@ -145,11 +117,11 @@ do_not_link_overrides as (
 {%- endmacro %}
 
 
-{% macro identity_stage_links(stage, prior_groups, prior_group_column='group_id') %}
-{#- One row per (value, group it touches) for the values of `stage` that touch two
-    or more groups of the previous stage, with the decision: `linked` (to
-    anchor_group_id, the smallest group of its class) or `vetoed` and why. -#}
-{%- set household_guard = var('identity_household_guard') and stage in ('phone', 'email') %}
+{% macro identity_stage_touches(stage, prior_groups, prior_group_column='group_id') %}
+{#- One row per (value, group of the previous stage it touches) for the values of
+    `stage` that touch two or more groups, with each group's profile (what the
+    rules compare). A table of its own, analyzed, so that the decisions that follow
+    are planned on real statistics. -#}
 with
 
 -- referenced several times: inlined (not materialized), so joins use its indexes
@@ -179,7 +151,8 @@ value_groups as (
         stage_members.identifier_type,
         stage_members.identifier_value,
         prior_groups.group_id,
-        count(*) as node_count
+        count(*) as node_count,
+        count(*) over (partition by stage_members.value_key) as group_count
 
     from stage_members
     inner join prior_groups
@@ -188,21 +161,10 @@ value_groups as (
 
 ),
 
-shared_values as (
-
-    select value_key
-    from value_groups
-    group by value_key
-    having count(*) > 1
-
-),
-
 touched as (
 
-    select value_groups.*
-    from value_groups
-    inner join shared_values
-        on value_groups.value_key = shared_values.value_key
+    select * from value_groups
+    where group_count > 1
 
 ),
 
@@ -224,36 +186,10 @@ group_profiles as (
 
 ),
 
-do_not_link_pairs as (
-
-    -- both directions, so that one equality finds a pair
-    select distinct
-        lead_groups.group_id,
-        other_groups.group_id as other_group_id
-
-    from do_not_link_overrides
-    inner join prior_groups as lead_groups
-        on do_not_link_overrides.node_id = lead_groups.node_id
-    inner join prior_groups as other_groups
-        on do_not_link_overrides.other_node_id = other_groups.node_id
-
-    union
-
-    select distinct
-        other_groups.group_id,
-        lead_groups.group_id as other_group_id
-
-    from do_not_link_overrides
-    inner join prior_groups as lead_groups
-        on do_not_link_overrides.node_id = lead_groups.node_id
-    inner join prior_groups as other_groups
-        on do_not_link_overrides.other_node_id = other_groups.node_id
-
-),
-
-profiled as (
+final as (
 
     select
+        '{{ stage }}' as link_stage,
         touched.value_key,
         touched.identifier_type,
         touched.identifier_value,
@@ -268,93 +204,176 @@ profiled as (
     inner join group_profiles
         on touched.group_id = group_profiles.group_id
 
+)
+
+select * from final
+{% endmacro %}
+
+
+{% macro identity_stage_links(stage, stage_touches, prior_groups, prior_group_column='group_id') %}
+{#- One row per (value, group it touches) with the decision: `linked` (to
+    anchor_group_id, the smallest group of its class) or `vetoed` and why. The rules
+    are checked per class with counts: two groups of a class holding existing
+    customers, PSIDs (phone, e-mail) or different phones (e-mail) - or a do_not_link
+    pair - veto the whole class. Without the household guard's split, a value is
+    one class: set-wise, every group it touches is refused together. -#}
+{%- set household_guard = var('identity_household_guard') and stage in ('phone', 'email') %}
+with
+
+-- referenced several times: inlined (not materialized), so each use reads the table
+stage_touches as not materialized (
+
+    select * from {{ stage_touches }}
+
 ),
 
-household_split_values as (
+prior_groups as not materialized (
 
-    {% if household_guard %}
-    -- the household guard: two groups with first names and none in common are two
-    -- people; the value then joins only groups with the same first names
-    select distinct left_side.value_key
+    select
+        node_id,
+        {{ prior_group_column }} as group_id
 
-    from profiled as left_side
-    inner join profiled as right_side
-        on
-            left_side.value_key = right_side.value_key
-            and left_side.group_id < right_side.group_id
+    from {{ prior_groups }}
+
+),
+
+overrides as (
+
+    select * from {{ ref('int_identity_overrides') }}
+
+),
+
+do_not_link_overrides as (
+
+    select
+        overrides.node_id,
+        overrides.other_node_id
+
+    from overrides
     where
-        cardinality(left_side.first_names) > 0
-        and cardinality(right_side.first_names) > 0
-        and not (left_side.first_names && right_side.first_names)
-    {% else %}
-    select null::text as value_key
-    where false
-    {% endif %}
+        overrides.override_type = 'do_not_link'
+        and overrides.override_status = 'applicable'
+
+),
+
+value_first_names as (
+
+    -- the household guard: a value whose groups carry two or more different first
+    -- names is shared by different people; it then joins only groups with the same
+    -- first names, and groups without a name none
+    select
+        stage_touches.value_key,
+        count(distinct first_name.value) as distinct_first_names
+
+    from stage_touches
+    cross join lateral unnest(stage_touches.first_names) as first_name (value)
+    group by stage_touches.value_key
 
 ),
 
 classed as (
 
     select
-        profiled.*,
-        household_split_values.value_key is not null as is_household_split,
+        stage_touches.*,
+        {% if household_guard -%}
+            coalesce(value_first_names.distinct_first_names, 0) > 1
+        {%- else -%}
+            false
+        {%- endif %} as is_household_split,
         case
-            when household_split_values.value_key is null then '*'
-            when cardinality(profiled.first_names) > 0
-                then array_to_string(profiled.first_names, ' ')
-            else 'unnamed:' || profiled.group_id
+            {% if household_guard -%}
+            when coalesce(value_first_names.distinct_first_names, 0) <= 1 then '*'
+            when cardinality(stage_touches.first_names) > 0
+                then array_to_string(stage_touches.first_names, ' ')
+            else 'unnamed:' || stage_touches.group_id
+            {%- else -%}
+            when true then '*'
+            {%- endif %}
         end as class_key
 
-    from profiled
-    left join household_split_values
-        on profiled.value_key = household_split_values.value_key
+    from stage_touches
+    left join value_first_names
+        on stage_touches.value_key = value_first_names.value_key
 
 ),
 
-class_conflicts as (
+class_counts as (
 
-    -- set-wise merge protection: one conflicting pair vetoes the whole class
     select
-        left_side.value_key,
-        left_side.class_key,
-        min({{ identity_conflict_rank(stage, 'left_side', 'right_side', 'do_not_link_pairs') }})
-            as conflict_rank
+        classed.value_key,
+        classed.class_key,
+        count(distinct classed.group_id) as class_group_count,
+        min(classed.group_id) as class_anchor_group_id,
+        count(distinct classed.group_id) filter (where cardinality(classed.customer_ids) > 0)
+            as groups_with_customers,
+        count(distinct classed.group_id) filter (where cardinality(classed.psids) > 0)
+            as groups_with_psids,
+        count(distinct classed.group_id) filter (where cardinality(classed.phones) > 0)
+            as groups_with_phones,
+        count(distinct phone.value) as distinct_phones
 
-    from classed as left_side
-    inner join classed as right_side
+    from classed
+    left join lateral unnest(classed.phones) as phone (value) on true
+    group by classed.value_key, classed.class_key
+
+),
+
+do_not_link_classes as (
+
+    select distinct
+        lead_sides.value_key,
+        lead_sides.class_key
+
+    from do_not_link_overrides
+    inner join prior_groups as lead_groups
+        on do_not_link_overrides.node_id = lead_groups.node_id
+    inner join prior_groups as other_groups
+        on do_not_link_overrides.other_node_id = other_groups.node_id
+    inner join classed as lead_sides
+        on lead_groups.group_id = lead_sides.group_id
+    inner join classed as other_sides
         on
-            left_side.value_key = right_side.value_key
-            and left_side.class_key = right_side.class_key
-            and left_side.group_id < right_side.group_id
-    left join do_not_link_pairs
-        on
-            left_side.group_id = do_not_link_pairs.group_id
-            and right_side.group_id = do_not_link_pairs.other_group_id
-    group by 1, 2
+            other_groups.group_id = other_sides.group_id
+            and lead_sides.value_key = other_sides.value_key
+            and lead_sides.class_key = other_sides.class_key
+            and lead_sides.group_id <> other_sides.group_id
 
 ),
 
 decided as (
 
+    -- set-wise merge protection: one conflict vetoes the whole class
     select
         classed.*,
-        class_conflicts.conflict_rank,
-        count(*) over (partition by classed.value_key, classed.class_key) as class_group_count,
-        min(classed.group_id) over (partition by classed.value_key, classed.class_key)
-            as class_anchor_group_id
+        class_counts.class_group_count,
+        class_counts.class_anchor_group_id,
+        case
+            when do_not_link_classes.value_key is not null then 1
+            when class_counts.groups_with_customers > 1 then 2
+            {%- if stage in ('phone', 'email') %}
+            when class_counts.groups_with_psids > 1 then 3
+            {%- endif %}
+            {%- if stage == 'email' %}
+            when class_counts.groups_with_phones > 1 and class_counts.distinct_phones > 1 then 4
+            {%- endif %}
+        end as conflict_rank
 
     from classed
-    left join class_conflicts
+    inner join class_counts
         on
-            classed.value_key = class_conflicts.value_key
-            and classed.class_key = class_conflicts.class_key
+            classed.value_key = class_counts.value_key
+            and classed.class_key = class_counts.class_key
+    left join do_not_link_classes
+        on
+            classed.value_key = do_not_link_classes.value_key
+            and classed.class_key = do_not_link_classes.class_key
 
 ),
 
 final as (
 
     select
-        '{{ stage }}' as link_stage,
+        link_stage,
         value_key,
         identifier_type,
         identifier_value,

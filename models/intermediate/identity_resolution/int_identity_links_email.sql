@@ -6,5 +6,7 @@
 
 {{ identity_stage_links(
     stage='email',
+    stage_touches=ref('int_identity_touches_email'),
     prior_groups=ref('int_identity_groups_phone'),
+    prior_group_column='group_id',
 ) }}

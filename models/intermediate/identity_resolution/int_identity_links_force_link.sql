@@ -7,6 +7,7 @@
 
 {{ identity_stage_links(
     stage='force_link',
+    stage_touches=ref('int_identity_touches_force_link'),
     prior_groups=ref('int_identity_nodes'),
     prior_group_column='initial_group_id',
 ) }}

@@ -6,5 +6,7 @@
 
 {{ identity_stage_links(
     stage='phone',
+    stage_touches=ref('int_identity_touches_phone'),
     prior_groups=ref('int_identity_groups_psid'),
+    prior_group_column='group_id',
 ) }}

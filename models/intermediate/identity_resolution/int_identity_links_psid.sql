@@ -6,5 +6,7 @@
 
 {{ identity_stage_links(
     stage='psid',
+    stage_touches=ref('int_identity_touches_psid'),
     prior_groups=ref('int_identity_groups_force_link'),
+    prior_group_column='group_id',
 ) }}
