@@ -34,7 +34,7 @@ def seed_clean_app(db: AppDatabase) -> dict[str, str]:
     ids["bob_3"] = db.add_lead(phone="+1 555 777 1234", email="bob@x.com", name="Robert")
     ids["bob_job_1"] = db.add_job(ids["bob_1"])
     ids["bob_job_3"] = db.add_job(ids["bob_3"])
-    ids["psid_lead"] = db.add_lead(psid="2222", name="Dee", address="9 Pine Rd")
+    ids["psid_lead"] = db.add_lead(psid="3141592653589793", name="Dee", address="9 Pine Rd")
     ids["psid_job"] = db.add_job(ids["psid_lead"])
     ids["email_lead"] = db.add_lead(email="Cy@Y.org", name="Cy")
     ids["nothing_lead"] = db.add_lead(phone="123", email="nope")
