@@ -14,7 +14,7 @@ import time
 
 from backfill_tools.appdb import AppSchema, connect
 from backfill_tools.dbtrun import PROJECT_DIR, dbt_executable
-from backfill_tools.devdb import default_devdb
+from backfill_tools.devdb import ExternalServer, default_devdb
 from backfill_tools.generate import generate
 
 DEMO_COMMANDS: list[list[str]] = [
@@ -52,11 +52,23 @@ def run_dbt(args: list[str], env: dict[str, str]) -> float:
     return seconds
 
 
+DEMO_DATABASE_ON_YOUR_SERVER = "customer_backfill_demo"
+
+
 def run_demo(leads: int = 5000, seed: int = 7) -> None:
-    db = default_devdb(PROJECT_DIR)
-    _banner(f"starting the embedded PostgreSQL {db.version} on 127.0.0.1:{db.port}")
-    db.start()
-    libpq = db.libpq_env()
+    if os.environ.get("PGHOST"):
+        server = ExternalServer.from_environment()
+        _banner(
+            f"using the PostgreSQL of PGHOST={server.env['PGHOST']}: creating (or reusing) its"
+            f" database {DEMO_DATABASE_ON_YOUR_SERVER}; no other database is touched"
+        )
+        server.create_database(DEMO_DATABASE_ON_YOUR_SERVER)
+        libpq = server.libpq_env(DEMO_DATABASE_ON_YOUR_SERVER)
+    else:
+        db = default_devdb(PROJECT_DIR)
+        _banner(f"starting the embedded PostgreSQL {db.version} on 127.0.0.1:{db.port}")
+        db.start()
+        libpq = db.libpq_env()
     env = {**os.environ, **libpq, "DBT_PROFILES_DIR": str(PROJECT_DIR)}
     project_schema = env.get("BACKFILL_SCHEMA", "customer_backfill")
 
