@@ -7,6 +7,7 @@ root: the dry run, the real run and the tests, and says where to look.
 
 from __future__ import annotations
 
+import dataclasses
 import os
 import subprocess
 import sys
@@ -77,7 +78,12 @@ def run_demo(leads: int = 5000, seed: int = 7) -> None:
     conn = connect(libpq)
     summary = generate(conn, AppSchema(), leads=leads, seed=seed, progress=True, reset=True)
     conn.close()
-    print(summary)
+    for name, value in dataclasses.asdict(summary).items():
+        print(
+            f"   {name.replace('_', ' '):<24} {value:,.1f}"
+            if isinstance(value, float)
+            else f"   {name.replace('_', ' '):<24} {value:,}"
+        )
 
     timings = {" ".join(args): run_dbt(args, env) for args in DEMO_COMMANDS}
 
