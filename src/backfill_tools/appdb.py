@@ -124,8 +124,15 @@ create table if not exists {s}."MemoryNote" (
     def drop(self, conn: psycopg2.extensions.connection) -> None:
         with conn.cursor() as cur:
             if self.schema == "public":
-                for table in ("MemoryNote", "Conversation", "Audit", "Job", "Lead",
-                              "CustomerAddress", "Customer"):
+                for table in (
+                    "MemoryNote",
+                    "Conversation",
+                    "Audit",
+                    "Job",
+                    "Lead",
+                    "CustomerAddress",
+                    "Customer",
+                ):
                     cur.execute(f'drop table if exists public."{table}" cascade')
                 cur.execute('drop type if exists public."LeadChannel"')
             else:
@@ -161,7 +168,7 @@ def table_fingerprints(
     with conn.cursor() as cur:
         for table in APP_TABLES:
             cur.execute(
-                f'select count(*), coalesce(md5(string_agg(t::text, \'|\' order by t::text)), \'\')'
+                f"select count(*), coalesce(md5(string_agg(t::text, '|' order by t::text)), '')"
                 f' from "{schema}"."{table}" as t'
             )
             count, digest = cur.fetchone()

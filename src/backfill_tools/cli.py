@@ -1,0 +1,212 @@
+"""`backfill-dev`: the development commands of the project.
+
+    backfill-dev db start|stop|status|destroy [--version 15|16|18] [--port N]
+    backfill-dev schema create|drop [--schema S] [--psid-column C] [--no-customer-fks]
+    backfill-dev generate --leads N [--seed S] [--reset] [--schema S] [--psid-column C]
+    backfill-dev score [--schema S] [--psid-column C]
+    backfill-dev demo [--leads N] [--seed S]
+    backfill-dev lineage
+
+Commands that talk to PostgreSQL use the standard PG* variables; when PGPORT is not set
+they use the development server of `db start` (`.devdb/` in the current directory).
+Each subcommand is one entry of `COMMANDS` (at the end of this module).
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import sys
+from collections.abc import Callable, Iterator, Sequence
+from contextlib import contextmanager
+from dataclasses import dataclass
+from pathlib import Path
+
+import psycopg2.extensions
+
+from backfill_tools import appdb
+from backfill_tools.devdb import DevDb, default_devdb
+
+
+@dataclass(frozen=True)
+class Command:
+    """One subcommand: its help line, its options and what it runs (returns an exit code)."""
+
+    help: str
+    add_arguments: Callable[[argparse.ArgumentParser], None]
+    run: Callable[[argparse.Namespace], int]
+
+
+def project_dir() -> Path:
+    return Path.cwd()
+
+
+@contextmanager
+def connect() -> Iterator[psycopg2.extensions.connection]:
+    """The database of the PG* variables, else the development server's (closed after)."""
+    env = None if os.environ.get("PGPORT") else default_devdb(project_dir()).libpq_env()
+    conn = appdb.connect(env)
+    try:
+        yield conn
+    finally:
+        conn.close()
+
+
+def add_app_schema_arguments(parser: argparse.ArgumentParser) -> None:
+    defaults = appdb.AppSchema()
+    parser.add_argument("--schema", default=defaults.schema, help="the app's schema")
+    parser.add_argument(
+        "--psid-column", default=defaults.psid_column, help="the Lead column of Messenger PSIDs"
+    )
+    parser.add_argument(
+        "--no-customer-fks",
+        dest="customer_fks",
+        action="store_false",
+        help="Lead/Job.customer_id without foreign keys (when the tables are created)",
+    )
+
+
+def app_schema(args: argparse.Namespace) -> appdb.AppSchema:
+    return appdb.AppSchema(args.schema, args.psid_column, args.customer_fks)
+
+
+# -- db -------------------------------------------------------------------------------------
+def _db_arguments(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("action", choices=("start", "stop", "status", "destroy"))
+    parser.add_argument("--version", type=int, choices=(15, 16, 18), default=None)
+    parser.add_argument("--port", type=int, default=None)
+
+
+def _export_lines(db: DevDb) -> str:
+    return "\n".join(f"export {key}={value}" for key, value in db.libpq_env().items())
+
+
+def _db(args: argparse.Namespace) -> int:
+    db = default_devdb(project_dir(), version=args.version, port=args.port)
+    if args.action == "start":
+        db.start()
+        print(_export_lines(db))
+    elif args.action == "stop":
+        db.stop()
+        print(f"stopped PostgreSQL {db.version} on port {db.port}", file=sys.stderr)
+    elif args.action == "destroy":
+        db.destroy()
+        print(f"destroyed {db.data_dir}", file=sys.stderr)
+    else:
+        running = db.is_running()
+        state = "running" if running else "stopped"
+        print(f"PostgreSQL {db.version} on port {db.port}: {state} ({db.data_dir})")
+        if running:
+            print(_export_lines(db))
+        return 0 if running else 3
+    return 0
+
+
+# -- schema -----------------------------------------------------------------------------------
+def _schema_arguments(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("action", choices=("create", "drop"))
+    add_app_schema_arguments(parser)
+
+
+def _schema(args: argparse.Namespace) -> int:
+    app = app_schema(args)
+    with connect() as conn:
+        if args.action == "create":
+            app.create(conn)
+        else:
+            app.drop(conn)
+    print(f'{args.action}: app tables in schema "{app.schema}"', file=sys.stderr)
+    return 0
+
+
+# -- generate ---------------------------------------------------------------------------------
+def _generate_arguments(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--leads", type=int, required=True, help="how many leads to make")
+    parser.add_argument("--seed", type=int, default=7)
+    parser.add_argument("--reset", action="store_true", help="empty the app tables first")
+    parser.add_argument("--quiet", action="store_true", help="no progress lines")
+    add_app_schema_arguments(parser)
+
+
+def _generate(args: argparse.Namespace) -> int:
+    from backfill_tools.generate import generate
+
+    app = app_schema(args)
+    with connect() as conn:
+        app.create(conn)  # no-op when the tables exist
+        summary = generate(
+            conn, app, args.leads, seed=args.seed, progress=not args.quiet, reset=args.reset
+        )
+    print(summary.format())
+    return 0
+
+
+# -- score ------------------------------------------------------------------------------------
+def _score_arguments(parser: argparse.ArgumentParser) -> None:
+    add_app_schema_arguments(parser)
+
+
+def _score(args: argparse.Namespace) -> int:
+    from backfill_tools.score import score
+
+    with connect() as conn:
+        scores = score(conn, app_schema(args))
+    print(scores.format_table())
+    return 0
+
+
+# -- the subcommands --------------------------------------------------------------------------
+# Add new subcommands here (planned: `demo`, `report`, `bench`): name -> Command(help,
+# add_arguments, run). Keep each one's code in its own module and import it inside `run`.
+def _demo_arguments(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--leads", type=int, default=5000, help="how many leads to generate")
+    parser.add_argument("--seed", type=int, default=7, help="seed of the generator")
+
+
+def _demo(args: argparse.Namespace) -> int:
+    from backfill_tools.demo import run_demo
+
+    run_demo(leads=args.leads, seed=args.seed)
+    return 0
+
+
+def _lineage_arguments(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument(
+        "--manifest", type=Path, default=None, help="dbt manifest (default target/manifest.json)"
+    )
+
+
+def _lineage(args: argparse.Namespace) -> int:
+    from backfill_tools.lineage import mermaid
+
+    print(mermaid(args.manifest) if args.manifest else mermaid())
+    return 0
+
+
+COMMANDS: dict[str, Command] = {
+    "demo": Command("the whole backfill on the development database", _demo_arguments, _demo),
+    "lineage": Command("the models' lineage as a Mermaid flowchart", _lineage_arguments, _lineage),
+    "db": Command("start/stop/status/destroy the development PostgreSQL", _db_arguments, _db),
+    "schema": Command("create/drop the app tables", _schema_arguments, _schema),
+    "generate": Command("fill the app tables with labeled data", _generate_arguments, _generate),
+    "score": Command("score Lead.customer_id against the truth", _score_arguments, _score),
+}
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="backfill-dev", description=__doc__.split("\n\n")[0])
+    subparsers = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+    for name, command in COMMANDS.items():
+        sub = subparsers.add_parser(name, help=command.help, description=command.help)
+        command.add_arguments(sub)
+        sub.set_defaults(run=command.run)
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    try:
+        return int(args.run(args))
+    except (RuntimeError, ValueError, psycopg2.Error) as error:
+        print(f"backfill-dev {args.command}: {error}", file=sys.stderr)
+        return 1

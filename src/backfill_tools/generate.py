@@ -1,0 +1,771 @@
+"""Deterministic, labeled synthetic data for the app tables (`Customer`, `Lead`, `Job`).
+
+Every lead is generated from a synthetic *person*. Which one is written to the ground
+truth schema `backfill_truth` (`lead_person`, `person`, `customer_person`), so a scorer can
+measure how well a grouping of leads into customers recovers the real people.
+
+The data carries the mess of a real deployment (see `MessRates`): several leads per
+person linked only through chains of shared values, one number in many phone formats,
+email case and whitespace noise, gmail dot/+tag variants, role addresses shared by a few
+people, households sharing one phone, placeholder values, empty leads, free-form
+addresses, and customers the app already created and partly linked.
+
+Everything derives from one seeded `random.Random` (uuids included), so the same seed and
+size give byte-identical tables. Rows are loaded with `COPY ... FROM STDIN` in chunks.
+"""
+
+from __future__ import annotations
+
+import io
+import json
+import random
+import sys
+import time
+from collections.abc import Iterator, Sequence
+from concurrent.futures import Future, ThreadPoolExecutor
+from dataclasses import asdict, dataclass, fields
+from typing import TypeVar
+
+import psycopg2.extensions
+
+from backfill_tools.appdb import APP_TABLES, AppSchema
+
+TRUTH_SCHEMA = "backfill_truth"
+START_EPOCH = 1_672_531_200  # 2023-01-01T00:00:00Z
+SPAN_SECONDS = 730 * 86_400  # leads are created over two years
+DAY = 86_400
+CHUNK_LEADS = 50_000
+PROGRESS_EVERY = 100_000
+COPY_ORDER = ("customer", "lead", "job", "person", "lead_person", "customer_person")
+NULL = r"\N"  # COPY text format; no generated value contains a tab, newline or backslash
+
+PLACEHOLDER_PHONES = ("0000000000", "(123) 456-7890", "555-555-5555", "1111111111")
+PLACEHOLDER_EMAILS = ("test@test.com", "noemail@gmail.com", "none@none.com", "n/a")
+
+FIRST_NAMES = (
+    "James", "Mary", "John", "Patricia", "Robert", "Jennifer", "Michael", "Linda", "William",
+    "Elizabeth", "David", "Barbara", "Richard", "Susan", "Joseph", "Jessica", "Thomas", "Sarah",
+    "Charles", "Karen", "Christopher", "Lisa", "Daniel", "Nancy", "Matthew", "Betty", "Anthony",
+    "Margaret", "Mark", "Sandra", "Donald", "Ashley", "Steven", "Kimberly", "Paul", "Emily",
+    "Andrew", "Donna", "Joshua", "Michelle", "Kenneth", "Carol", "Kevin", "Amanda", "Brian",
+    "Melissa", "George", "Deborah", "Timothy", "Stephanie", "Ronald", "Rebecca", "Edward",
+    "Sharon", "Jason", "Laura", "Jeffrey", "Cynthia", "Ryan", "Kathleen", "Jacob", "Amy", "Gary",
+    "Angela", "Nicholas", "Shirley", "Eric", "Anna", "Jonathan", "Brenda", "Stephen", "Pamela",
+    "Larry", "Emma", "Justin", "Nicole", "Scott", "Helen", "Brandon", "Samantha", "Benjamin",
+    "Katherine", "Samuel", "Christine", "Gregory", "Debra", "Alexander", "Rachel", "Frank",
+    "Carolyn", "Raymond", "Janet", "Jose", "Maria", "Luis", "Sofia", "Juan", "Camila", "Wei",
+    "Mei", "Minh", "Linh", "Aisha", "Omar", "Priya", "Raj", "Zoë", "José", "Renée", "Chloé",
+)  # fmt: skip
+LAST_NAMES = (
+    "Smith", "Johnson", "Williams", "Brown", "Jones", "Garcia", "Miller", "Davis", "Rodriguez",
+    "Martinez", "Hernandez", "Lopez", "Gonzalez", "Wilson", "Anderson", "Thomas", "Taylor",
+    "Moore", "Jackson", "Martin", "Lee", "Perez", "Thompson", "White", "Harris", "Sanchez",
+    "Clark", "Ramirez", "Lewis", "Robinson", "Walker", "Young", "Allen", "King", "Wright",
+    "Scott", "Torres", "Nguyen", "Hill", "Flores", "Green", "Adams", "Nelson", "Baker", "Hall",
+    "Rivera", "Campbell", "Mitchell", "Carter", "Roberts", "Gomez", "Phillips", "Evans",
+    "Turner", "Diaz", "Parker", "Cruz", "Edwards", "Collins", "Reyes", "Stewart", "Morris",
+    "Morales", "Murphy", "Cook", "Rogers", "Gutierrez", "Ortiz", "Morgan", "Cooper", "Peterson",
+    "Bailey", "Reed", "Kelly", "Howard", "Ramos", "Kim", "Cox", "Ward", "Richardson", "Watson",
+    "Brooks", "Chavez", "Wood", "James", "Bennett", "Gray", "Mendoza", "Ruiz", "Hughes", "Price",
+    "Alvarez", "Castillo", "Sanders", "Patel", "Myers", "Long", "Ross", "Foster", "Jimenez",
+    "O'Brien", "O'Connor", "McDonald", "Van Dyke", "De la Cruz", "Müller", "Núñez", "Tran",
+    "Le", "Chen", "Wang", "Singh", "Khan", "Ali", "Okafor", "Kowalski", "Nowak", "Schmidt",
+)  # fmt: skip
+City = tuple[str, str, int, str, float, float]  # name, state, zip prefix, area code, lat, lng
+CITIES: tuple[City, ...] = (
+    ("Springfield", "IL", 627, "217", 39.7817, -89.6501),
+    ("Chicago", "IL", 606, "312", 41.8781, -87.6298),
+    ("Houston", "TX", 770, "713", 29.7604, -95.3698),
+    ("Dallas", "TX", 752, "214", 32.7767, -96.7970),
+    ("Austin", "TX", 787, "512", 30.2672, -97.7431),
+    ("Phoenix", "AZ", 850, "602", 33.4484, -112.0740),
+    ("Denver", "CO", 802, "303", 39.7392, -104.9903),
+    ("Atlanta", "GA", 303, "404", 33.7490, -84.3880),
+    ("Miami", "FL", 331, "305", 25.7617, -80.1918),
+    ("Orlando", "FL", 328, "407", 28.5383, -81.3792),
+    ("Seattle", "WA", 981, "206", 47.6062, -122.3321),
+    ("Portland", "OR", 972, "503", 45.5152, -122.6784),
+    ("Boston", "MA", 21, "617", 42.3601, -71.0589),
+    ("Columbus", "OH", 432, "614", 39.9612, -82.9988),
+    ("Nashville", "TN", 372, "615", 36.1627, -86.7816),
+    ("Charlotte", "NC", 282, "704", 35.2271, -80.8431),
+    ("Minneapolis", "MN", 554, "612", 44.9778, -93.2650),
+    ("Kansas City", "MO", 641, "816", 39.0997, -94.5786),
+    ("Las Vegas", "NV", 891, "702", 36.1699, -115.1398),
+    ("San Diego", "CA", 921, "619", 32.7157, -117.1611),
+    ("Sacramento", "CA", 958, "916", 38.5816, -121.4944),
+    ("Salt Lake City", "UT", 841, "801", 40.7608, -111.8910),
+    ("Albuquerque", "NM", 871, "505", 35.0844, -106.6504),
+    ("Omaha", "NE", 681, "402", 41.2565, -95.9345),
+    ("Pittsburgh", "PA", 152, "412", 40.4406, -79.9959),
+    ("Richmond", "VA", 232, "804", 37.5407, -77.4360),
+)
+STREETS = (
+    "Oak", "Maple", "Pine", "Cedar", "Elm", "Washington", "Lake", "Hill", "Main", "Park",
+    "Sunset", "Lincoln", "Jefferson", "Highland", "Church", "Willow", "Meadow", "River",
+    "Spring", "Ridge", "Walnut", "Chestnut", "Franklin", "Madison", "Forest", "Cherry",
+)  # fmt: skip
+STREET_SUFFIXES = ("St", "Ave", "Rd", "Blvd", "Dr", "Ln", "Ct", "Way", "Pl")
+FREE_FORM_ADDRESSES = (
+    "corner of 5th and main",
+    "behind the walmart on {street}",
+    "{street} {suffix} near the school",
+    "the blue house on {street}",
+    "same as last time",
+    "{number} {street}",
+    "off {street} by the gas station",
+)
+EMAIL_DOMAINS = (
+    ("gmail.com", 40), ("yahoo.com", 14), ("hotmail.com", 10), ("outlook.com", 10),
+    ("icloud.com", 8), ("aol.com", 4), ("comcast.net", 4), ("att.net", 3), ("msn.com", 2),
+    ("protonmail.com", 2), ("live.com", 3),
+)  # fmt: skip
+ROLE_LOCAL_PARTS = ("info", "office", "contact", "admin", "sales", "hello")
+BUSINESS_KINDS = ("plumbing", "roofing", "landscaping", "autobody", "construction",
+                  "cleaning", "hvac", "electric", "dental", "bakery")  # fmt: skip
+GMAIL_TAGS = ("quotes", "home", "spam", "work", "jobs", "2024")
+JOB_STATUSES = (("completed", 5), ("scheduled", 3), ("cancelled", 2), ("in_progress", 1))
+NANP_FORMATS = (
+    ("+1{area}{exch}{line}", 3), ("+1 ({area}) {exch}-{line}", 2), ("({area}) {exch}-{line}", 2),
+    ("{area}-{exch}-{line}", 2), ("{area}.{exch}.{line}", 1), ("{area}{exch}{line}", 2),
+    ("1-{area}-{exch}-{line}", 1), ("{area} {exch} {line}", 1),
+)  # fmt: skip
+EXTENSION_FORMATS = (" x{n}", " ext. {n}", " ext {n}")
+INTERNATIONAL_FORMATS = {
+    "44": ("+44 20 {a} {b}", "+44 (0)20 {a} {b}", "0044 20 {a}{b}", "+4420{a}{b}"),
+    "52": ("+52 55 {a} {b}", "+52 1 55 {a} {b}", "+52 (55) {a}-{b}", "+5255{a}{b}"),
+}
+
+T = TypeVar("T")
+
+
+def _weighted(pairs: tuple[tuple[str, int], ...]) -> tuple[str, ...]:
+    """Expand (value, weight) pairs so that `rng.choice` picks by weight."""
+    return tuple(value for value, weight in pairs for _ in range(weight))
+
+
+_DOMAIN_POOL = _weighted(EMAIL_DOMAINS)
+_JOB_STATUS_POOL = _weighted(JOB_STATUSES)
+_NANP_FORMAT_POOL = _weighted(NANP_FORMATS)
+
+
+@dataclass(frozen=True)
+class MessRates:
+    """How often each kind of mess occurs. Rates are fractions of persons or of leads."""
+
+    multi_lead_persons: float = 0.30  # persons with 2-5 leads (the rest have one)
+    max_leads_per_person: int = 5
+    messenger_persons: float = 0.50  # persons whose first lead came over Messenger (PSID)
+    messenger_lead_phone: float = 0.30  # a Messenger lead also carries a phone
+    messenger_lead_email: float = 0.55  # ... and an email
+    sms_lead_email: float = 0.30  # an SMS lead also carries an email
+    second_phone_persons: float = 0.10  # persons with a second number
+    second_phone_use: float = 0.30  # an SMS lead of such a person comes from it
+    email_persons: float = 0.75  # persons with an email address
+    email_noise: float = 0.15  # an email written with case/whitespace noise
+    gmail_variant: float = 0.15  # a gmail address written with dots changed or a +tag
+    role_email_persons: float = 0.01  # persons using a role address (shared by 2-3 persons)
+    international_persons: float = 0.01  # persons with a UK or Mexican number
+    phone_extension: float = 0.03  # a phone written with an extension
+    household_persons: float = 0.04  # persons sharing a phone with a household member
+    placeholder_leads: float = 0.03  # leads with a placeholder phone or email
+    empty_leads: float = 0.02  # leads with no PSID, phone or email
+    address_leads: float = 0.60  # leads with an address
+    address_case_variant: float = 0.12  # ... written in other casing
+    address_free_form: float = 0.08  # ... free-form ("corner of 5th and main")
+    psid_whitespace_persons: float = 0.01  # multi-lead Messenger persons with a ' psid' twin
+    app_customer_persons: float = 0.05  # persons the app already made a Customer for
+    app_customer_lead_link: float = 0.60  # a lead of such a person has customer_id set
+    app_customer_job_link: float = 0.85  # a job of a linked lead has customer_id set
+    app_customer_unlinked_job_link: float = 0.10  # a job of an unlinked lead of such a person
+    leads_with_jobs: float = 0.50
+    second_job: float = 0.06  # a lead with a job has a second one
+
+
+@dataclass
+class GenerationSummary:
+    """What `generate` wrote (counts), for printing and for tests."""
+
+    seed: int = 0
+    persons: int = 0
+    leads: int = 0
+    jobs: int = 0
+    app_customers: int = 0
+    pre_linked_leads: int = 0
+    pre_linked_jobs: int = 0
+    placeholder_leads: int = 0
+    household_phones: int = 0  # phone numbers shared by two persons of a household
+    household_persons: int = 0
+    multi_lead_persons: int = 0
+    messenger_leads: int = 0
+    sms_leads: int = 0
+    empty_leads: int = 0
+    international_persons: int = 0
+    role_emails: int = 0  # distinct role addresses (info@...) handed out
+    role_email_persons: int = 0
+    psid_whitespace_leads: int = 0
+    leads_with_address: int = 0
+    seconds: float = 0.0
+
+    def format(self) -> str:
+        width = max(len(f.name) for f in fields(self))
+        lines = []
+        for f in fields(self):
+            value = getattr(self, f.name)
+            text = f"{value:.1f}" if isinstance(value, float) else f"{value:,}"
+            lines.append(f"{f.name.ljust(width)}  {text}")
+        return "\n".join(lines)
+
+
+@dataclass(slots=True)
+class _Person:
+    person_id: int
+    household_id: int
+    first: str
+    last: str
+    country: str  # "1" (NANP), "44" or "52"
+    phone: str  # national digits
+    second_phone: str | None
+    email: str | None
+    gmail: bool
+    psid: str | None
+    address: str
+    lat: float
+    lng: float
+    customer_id: str | None = None
+
+
+def _mailbox(local: str, domain: str) -> str:
+    """The mailbox an address reaches: gmail ignores dots, so no two persons differ by dots."""
+    return f"{local.replace('.', '')}@{domain}" if domain == "gmail.com" else f"{local}@{domain}"
+
+
+_UUID_KEEP = ~((0xF000 << 64) | (0xC000 << 48)) & ((1 << 128) - 1)
+_UUID_V4 = (0x4000 << 64) | (0x8000 << 48)
+
+
+def uuid4_text(bits: int) -> str:
+    """`str(uuid.UUID(int=bits, version=4))`, several times faster."""
+    h = f"{(bits & _UUID_KEEP) | _UUID_V4:032x}"
+    return f"{h[:8]}-{h[8:12]}-{h[12:16]}-{h[16:20]}-{h[20:]}"
+
+
+_DAY_PREFIXES: dict[int, str] = {}
+_TIMES_OF_DAY: list[str] = []
+
+
+def _timestamp(epoch: int) -> str:
+    """`epoch` as COPY text for timestamptz (UTC), from cached day and time-of-day strings."""
+    if not _TIMES_OF_DAY:
+        _TIMES_OF_DAY.extend(
+            f"{s // 3600:02d}:{s // 60 % 60:02d}:{s % 60:02d}+00" for s in range(DAY)
+        )
+    day, second = divmod(epoch, DAY)
+    prefix = _DAY_PREFIXES.get(day)
+    if prefix is None:
+        prefix = _DAY_PREFIXES[day] = time.strftime("%Y-%m-%d ", time.gmtime(day * DAY))
+    return prefix + _TIMES_OF_DAY[second]
+
+
+def _n(value: object) -> object:
+    """A nullable COPY field."""
+    return NULL if value is None else value
+
+
+class _Generator:
+    """Makes persons and their rows; buffers rows per table until they are loaded.
+
+    Draws go through `self.random()` (`pick`, `below`) rather than `choice`/`randrange`:
+    the same determinism, several times less overhead per draw.
+    """
+
+    def __init__(self, rng: random.Random, rates: MessRates) -> None:
+        self.rng = rng
+        self.random = rng.random
+        self.rates = rates
+        self.summary = GenerationSummary()
+        self.next_person_id = 1
+        self.used_phones: set[str] = set()
+        self.used_emails: set[str] = set()
+        self.used_psids: set[str] = set()
+        self.open_roles: list[tuple[str, int]] = []  # (role address, persons still to get it)
+        self.rows: dict[str, list[str]] = {name: [] for name in COPY_ORDER}
+        rate = rates.household_persons
+        self.household_spawn = rate / (2 - rate)  # a new person brings a partner
+        self.buffered_leads = 0
+
+    def pick(self, options: Sequence[T]) -> T:
+        return options[int(self.random() * len(options))]
+
+    def below(self, n: int) -> int:
+        return int(self.random() * n)
+
+    def uuid(self) -> str:
+        return uuid4_text(self.rng.getrandbits(128))
+
+    def take_rows(self) -> dict[str, list[str]]:
+        """The buffered rows (per table), leaving the buffers empty."""
+        rows = self.rows
+        self.rows = {name: [] for name in COPY_ORDER}
+        self.buffered_leads = 0
+        return rows
+
+    def run(self, leads: int) -> Iterator[int]:
+        """Make persons until there are `leads` leads; yield the count after each chunk."""
+        rates = self.rates
+        remaining = leads
+        while remaining > 0:
+            for person in self.household():
+                if remaining == 0:
+                    break
+                count = 1
+                if self.random() < rates.multi_lead_persons:
+                    count = 2 + self.below(rates.max_leads_per_person - 1)
+                count = min(count, remaining)
+                self.emit(person, count)
+                remaining -= count
+            if self.buffered_leads >= CHUNK_LEADS or remaining == 0:
+                yield leads - remaining
+
+    # -- persons ----------------------------------------------------------------------
+    def household(self) -> list[_Person]:
+        first = self._person(None)
+        if self.random() >= self.household_spawn:
+            return [first]
+        return [first, self._person(first)]
+
+    def _person(self, partner: _Person | None) -> _Person:
+        rates = self.rates
+        person_id = self.next_person_id
+        self.next_person_id += 1
+        first = self.pick(FIRST_NAMES)
+        if partner is None:
+            last = self.pick(LAST_NAMES)
+            city = self.pick(CITIES)
+            country, phone = self._new_phone(city[3])
+            address, lat, lng = self._home_address(city)
+            household_id = person_id
+        else:
+            while first == partner.first:
+                first = self.pick(FIRST_NAMES)
+            last, country, phone = partner.last, partner.country, partner.phone
+            address, lat, lng = partner.address, partner.lat, partner.lng
+            household_id = partner.household_id
+            self.summary.household_phones += 1
+            self.summary.household_persons += 2
+        second_phone = None
+        if self.random() < rates.second_phone_persons:
+            second_phone = self._new_phone(phone[:3], country="1")[1]
+        if country != "1":
+            self.summary.international_persons += 1
+        email, gmail = self._email(first, last)
+        psid = self._new_psid() if self.random() < rates.messenger_persons else None
+        return _Person(person_id, household_id, first, last, country, phone, second_phone,
+                       email, gmail, psid, address, lat, lng)  # fmt: skip
+
+    def _new_phone(self, local_area: str, country: str | None = None) -> tuple[str, str]:
+        """A number nobody else has; NANP ones mostly in the area code of `local_area`."""
+        if country is None:
+            international = self.random() < self.rates.international_persons
+            country = self.pick(("44", "52")) if international else "1"
+        while True:
+            if country == "1":
+                area = local_area if self.random() < 0.8 else self._nanp_code()
+                digits = f"{area}{self._nanp_code()}{self.below(10_000):04d}"
+            else:
+                digits = f"{'20' if country == '44' else '55'}{self.below(10**8):08d}"
+            if country + digits not in self.used_phones:
+                self.used_phones.add(country + digits)
+                return country, digits
+
+    def _nanp_code(self) -> str:
+        """An area code or exchange: starts with 2-9, never N11 nor 555."""
+        while True:
+            code = str(200 + self.below(800))
+            if code[1:] != "11" and code != "555":
+                return code
+
+    def _new_psid(self) -> str:
+        while True:
+            digits = 16 if self.random() < 0.7 else 17
+            psid = str(self.rng.randrange(10 ** (digits - 1), 10**digits))
+            if psid not in self.used_psids:
+                self.used_psids.add(psid)
+                return psid
+
+    def _email(self, first: str, last: str) -> tuple[str | None, bool]:
+        rates = self.rates
+        x = self.random()
+        if x < rates.role_email_persons:
+            return self._role_email(last), False
+        if x >= rates.role_email_persons + rates.email_persons:
+            return None, False
+        f = "".join(c for c in first.lower() if c.isascii() and c.isalpha()) or "user"
+        last_part = "".join(c for c in last.lower() if c.isascii() and c.isalpha()) or "x"
+        local = self.pick((f"{f}.{last_part}", f"{f}{last_part}", f"{f[0]}{last_part}",
+                           f"{f}_{last_part}", f"{last_part}.{f}"))  # fmt: skip
+        if self.random() < 0.6:
+            local += str(1 + self.below(999))
+        domain = self.pick(_DOMAIN_POOL)
+        while _mailbox(local, domain) in self.used_emails:
+            local += str(self.below(10))
+        self.used_emails.add(_mailbox(local, domain))
+        return f"{local}@{domain}", domain == "gmail.com"
+
+    def _role_email(self, last: str) -> str:
+        """A role address of a small business, handed to 2-3 different persons."""
+        self.summary.role_email_persons += 1
+        if self.open_roles:
+            address, uses_left = self.open_roles.pop(0)
+            if uses_left > 1:
+                self.open_roles.insert(0, (address, uses_left - 1))
+            return address
+        business = "".join(c for c in last.lower() if c.isascii() and c.isalpha())
+        kind = self.pick(BUSINESS_KINDS)
+        address = f"{self.pick(ROLE_LOCAL_PARTS)}@{business}{kind}.com"
+        while address in self.used_emails:
+            address = address.replace("@", f"{self.below(10)}@", 1)
+        self.used_emails.add(address)
+        self.summary.role_emails += 1
+        self.open_roles.append((address, 1 + self.below(2)))
+        return address
+
+    def _home_address(self, city: City) -> tuple[str, float, float]:
+        name, state, zip_prefix, _, lat, lng = city
+        zip_code = f"{zip_prefix:03d}{self.below(100):02d}"
+        number = 1 + self.below(9_999)
+        street = f"{number} {self.pick(STREETS)} {self.pick(STREET_SUFFIXES)}"
+        return (
+            f"{street}, {name}, {state} {zip_code}",
+            lat + (self.random() - 0.5) * 0.16,
+            lng + (self.random() - 0.5) * 0.16,
+        )
+
+    # -- how a value is written on one lead --------------------------------------------
+    def phone_text(self, country: str, digits: str) -> str:
+        if country != "1":
+            template = self.pick(INTERNATIONAL_FORMATS[country])
+            return template.format(a=digits[2:6], b=digits[6:])
+        template = self.pick(_NANP_FORMAT_POOL)
+        text = template.format(area=digits[:3], exch=digits[3:6], line=digits[6:])
+        if self.random() < self.rates.phone_extension:
+            text += self.pick(EXTENSION_FORMATS).format(n=1 + self.below(299))
+        return text
+
+    def email_text(self, person: _Person) -> str:
+        email = str(person.email)
+        if person.gmail and self.random() < self.rates.gmail_variant:
+            local, domain = email.split("@")
+            if self.random() < 0.5:
+                local = f"{local}+{self.pick(GMAIL_TAGS)}"
+            elif "." in local:
+                local = local.replace(".", "")
+            else:
+                cut = 1 + self.below(len(local) - 1)
+                local = f"{local[:cut]}.{local[cut:]}"
+            email = f"{local}@{domain}"
+        if self.random() < self.rates.email_noise:
+            kind = self.below(4)
+            if kind == 0:
+                email = f"  {email} "
+            elif kind == 1:
+                local, domain = email.split("@")
+                name, _, tld = domain.rpartition(".")
+                titled = ".".join(part.capitalize() for part in local.split("."))
+                email = f"{titled}@{name.capitalize()}.{tld.upper()}"
+            elif kind == 2:
+                email = email.upper()
+            else:
+                email = f"{email.capitalize()} "
+        return email
+
+    def name_text(self, person: _Person) -> str | None:
+        x = self.random()
+        if x < 0.70:
+            return f"{person.first} {person.last}"
+        if x < 0.80:
+            return f"{person.first} {person.last}".lower()
+        if x < 0.87:
+            return f"{person.first} {person.last}".upper()
+        if x < 0.93:
+            return person.first
+        if x < 0.96:
+            return f"{person.first} {person.last} "
+        return "" if x < 0.98 else None
+
+    def address_text(self, person: _Person) -> tuple[str | None, float | None, float | None]:
+        rates = self.rates
+        if self.random() >= rates.address_leads:
+            return None, None, None
+        x = self.random()
+        lat = round(person.lat + (self.random() - 0.5) * 0.0006, 6)
+        lng = round(person.lng + (self.random() - 0.5) * 0.0006, 6)
+        if x < rates.address_free_form:
+            text = self.pick(FREE_FORM_ADDRESSES).format(
+                street=self.pick(STREETS).lower(),
+                suffix=self.pick(STREET_SUFFIXES).lower(),
+                number=1 + self.below(9_999),
+            )
+            if self.random() < 0.5:  # geocoded roughly, or not at all
+                return text, lat, lng
+            return text, None, None
+        if x < rates.address_free_form + rates.address_case_variant:
+            text = person.address.upper() if self.random() < 0.5 else person.address.lower()
+            return text, lat, lng
+        return person.address, lat, lng
+
+    # -- rows ---------------------------------------------------------------------------
+    def emit(self, person: _Person, lead_count: int) -> None:
+        rates, s = self.rates, self.summary
+        s.persons += 1
+        s.multi_lead_persons += lead_count > 1
+        self.rows["person"].append(
+            f"{person.person_id}\t{person.first}\t{person.last}\t{person.household_id}\n"
+        )
+        created = START_EPOCH + self.below(SPAN_SECONDS - 30 * DAY)
+        if self.random() < rates.app_customer_persons:
+            self._emit_app_customer(person, created)
+        whitespace_twin = (
+            person.psid is not None
+            and lead_count > 1
+            and self.random() < rates.psid_whitespace_persons
+        )
+        for index in range(lead_count):
+            if index:  # later leads follow after a few weeks, on average
+                gap = int(self.rng.expovariate(1 / (40 * DAY)))
+                created = min(created + gap, START_EPOCH + SPAN_SECONDS)
+            self._emit_lead(person, index, whitespace_twin, created)
+        self.buffered_leads += lead_count
+
+    def _emit_app_customer(self, person: _Person, first_lead_at: int) -> None:
+        customer_id = person.customer_id = self.uuid()
+        self.summary.app_customers += 1
+        created = first_lead_at + 60 + self.below(3 * DAY)
+        email = self.email_text(person) if person.email and self.random() < 0.8 else None
+        metadata = '{"source":"app"}' if self.random() < 0.5 else None
+        name = self.name_text(person)
+        phone = self.phone_text(person.country, person.phone)
+        updated = created + self.below(60 * DAY)
+        self.rows["customer"].append(
+            f"{customer_id}\t{_n(name)}\t{phone}\t{_n(email)}\t{_n(metadata)}\t"
+            f"{_timestamp(created)}\t{_timestamp(updated)}\n"
+        )
+        self.rows["customer_person"].append(f"{customer_id}\t{person.person_id}\n")
+
+    def _emit_lead(self, person: _Person, index: int, whitespace_twin: bool, created: int) -> None:
+        rates, s = self.rates, self.summary
+        psid = phone = email = None
+        if person.psid and (index == 0 or (index == 1 and whitespace_twin)):
+            channel = "messenger"
+            psid = person.psid
+            if index == 1:
+                psid = f" {psid}" if self.random() < 0.5 else f"{psid} "
+            if self.random() < rates.messenger_lead_phone:
+                phone = self.phone_text(person.country, person.phone)
+            if person.email and self.random() < rates.messenger_lead_email:
+                email = self.email_text(person)
+        else:
+            channel = "sms"
+            country, digits = person.country, person.phone
+            if person.second_phone and self.random() < rates.second_phone_use:
+                country, digits = "1", person.second_phone
+            phone = self.phone_text(country, digits)
+            if person.email and self.random() < rates.sms_lead_email:
+                email = self.email_text(person)
+        x = self.random()
+        if x < rates.empty_leads:
+            psid = phone = email = None
+            s.empty_leads += 1
+        elif x < rates.empty_leads + rates.placeholder_leads:
+            if self.random() < 0.6:
+                phone = self.pick(PLACEHOLDER_PHONES)
+            else:
+                email = self.pick(PLACEHOLDER_EMAILS)
+            s.placeholder_leads += 1
+        s.psid_whitespace_leads += psid is not None and psid != person.psid
+        if channel == "messenger":
+            s.messenger_leads += 1
+        else:
+            s.sms_leads += 1
+        address, lat, lng = self.address_text(person)
+        s.leads_with_address += address is not None
+        customer_id = None
+        if person.customer_id and self.random() < rates.app_customer_lead_link:
+            customer_id = person.customer_id
+            s.pre_linked_leads += 1
+        lead_id = self.uuid()
+        name = self.name_text(person)
+        updated = created + self.below(20 * DAY)
+        self.rows["lead"].append(
+            f"{lead_id}\t{channel}\t{_n(name)}\t{_n(psid)}\t{_n(phone)}\t{_n(email)}\t"
+            f"{_n(address)}\t{_n(lat)}\t{_n(lng)}\t{_n(customer_id)}\t"
+            f"{_timestamp(created)}\t{_timestamp(updated)}\n"
+        )
+        self.rows["lead_person"].append(f"{lead_id}\t{person.person_id}\n")
+        s.leads += 1
+        if self.random() < rates.leads_with_jobs:
+            for _ in range(2 if self.random() < rates.second_job else 1):
+                self._emit_job(person, lead_id, customer_id, created)
+
+    def _emit_job(
+        self, person: _Person, lead_id: str, lead_customer: str | None, lead_at: int
+    ) -> None:
+        rates, s = self.rates, self.summary
+        created = lead_at + 600 + self.below(5 * DAY)
+        midnight = created - created % DAY
+        window_start = midnight + (1 + self.below(29)) * DAY + (8 + self.below(9)) * 3600
+        window_end = window_start + (1 + self.below(4)) * 3600
+        updated = max(window_end, created) + self.below(2 * DAY)
+        customer_id = None
+        if lead_customer and self.random() < rates.app_customer_job_link:
+            customer_id = lead_customer
+        elif person.customer_id and self.random() < rates.app_customer_unlinked_job_link:
+            customer_id = person.customer_id
+        s.pre_linked_jobs += customer_id is not None
+        s.jobs += 1
+        self.rows["job"].append(
+            f"{self.uuid()}\t{lead_id}\t{self.pick(_JOB_STATUS_POOL)}\t{_timestamp(window_start)}\t"
+            f"{_timestamp(window_end)}\t{_n(customer_id)}\t{_timestamp(created)}\t"
+            f"{_timestamp(updated)}\n"
+        )
+
+
+def _copy_targets(app: AppSchema) -> dict[str, str]:
+    s = f'"{app.schema}"'
+    return {  # in load order: customers before the leads and jobs that point at them
+        "customer": f'{s}."Customer" (id, name, phone, email, metadata, created_at, updated_at)',
+        "lead": (
+            f'{s}."Lead" (id, channel, name, "{app.psid_column}", phone, email, address, '
+            "lat, lng, customer_id, created_at, updated_at)"
+        ),
+        "job": (
+            f'{s}."Job" (id, lead_id, status, window_start, window_end, customer_id, '
+            "created_at, updated_at)"
+        ),
+        "person": f"{TRUTH_SCHEMA}.person (person_id, first_name, last_name, household_id)",
+        "lead_person": f"{TRUTH_SCHEMA}.lead_person (lead_id, person_id)",
+        "customer_person": f"{TRUTH_SCHEMA}.customer_person (customer_id, person_id)",
+    }
+
+
+TRUTH_DDL = f"""
+drop schema if exists {TRUTH_SCHEMA} cascade;
+create schema {TRUTH_SCHEMA};
+comment on schema {TRUTH_SCHEMA} is
+    'Ground truth of the synthetic app data: which real person each lead came from.';
+create table {TRUTH_SCHEMA}.person (
+    person_id bigint not null,
+    first_name text not null,
+    last_name text not null,
+    household_id bigint not null
+);
+create table {TRUTH_SCHEMA}.lead_person (lead_id uuid not null, person_id bigint not null);
+create table {TRUTH_SCHEMA}.customer_person (customer_id uuid not null, person_id bigint not null);
+create table {TRUTH_SCHEMA}.generation (
+    seed bigint not null,
+    leads bigint not null,
+    app_schema text not null,
+    psid_column text not null,
+    rates jsonb not null
+);
+"""
+TRUTH_KEYS = f"""
+alter table {TRUTH_SCHEMA}.person add primary key (person_id);
+alter table {TRUTH_SCHEMA}.lead_person add primary key (lead_id);
+alter table {TRUTH_SCHEMA}.customer_person add primary key (customer_id);
+create index on {TRUTH_SCHEMA}.lead_person (person_id);
+"""
+
+
+def _copy_chunk(
+    cur: psycopg2.extensions.cursor, targets: dict[str, str], rows: dict[str, list[str]]
+) -> None:
+    for name in COPY_ORDER:
+        if rows[name]:
+            data = io.StringIO("".join(rows[name]))
+            cur.copy_expert(f"copy {targets[name]} from stdin", data, size=1 << 20)
+
+
+def reset_app_tables(conn: psycopg2.extensions.connection, app: AppSchema) -> None:
+    """Empty every app table (one TRUNCATE, so the foreign keys among them are fine)."""
+    tables = ", ".join(f'"{app.schema}"."{table}"' for table in APP_TABLES)
+    with conn.cursor() as cur:
+        cur.execute(f"truncate table {tables}")
+    conn.commit()
+
+
+def _app_tables_empty(conn: psycopg2.extensions.connection, app: AppSchema) -> bool:
+    s = f'"{app.schema}"'
+    with conn.cursor() as cur:
+        cur.execute(
+            f'select not exists (select 1 from {s}."Lead") and not exists '
+            f'(select 1 from {s}."Customer") and not exists (select 1 from {s}."Job")'
+        )
+        row = cur.fetchone()
+    return bool(row and row[0])
+
+
+def generate(
+    conn: psycopg2.extensions.connection,
+    app: AppSchema,
+    leads: int,
+    seed: int = 7,
+    progress: bool = False,
+    rates: MessRates | None = None,
+    reset: bool = False,
+) -> GenerationSummary:
+    """Fill the (empty) app tables with `leads` labeled leads, and rewrite `backfill_truth`.
+
+    All of it happens in one transaction. `reset=True` empties the app tables first.
+    """
+    if leads < 0:
+        raise ValueError("leads must be >= 0")
+    rates = rates or MessRates()
+    started = time.monotonic()
+    if reset:
+        reset_app_tables(conn, app)
+    if not _app_tables_empty(conn, app):
+        raise ValueError(
+            f'the app tables in schema "{app.schema}" are not empty: reset them first '
+            "(generate(..., reset=True) or `backfill-dev generate --reset`)"
+        )
+    gen = _Generator(random.Random(seed), rates)
+    targets = _copy_targets(app)
+    # Python makes the next chunk while PostgreSQL loads the previous one (the COPY runs in
+    # a thread: psycopg2 releases the GIL while libpq sends and waits).
+    try:
+        with conn.cursor() as cur, ThreadPoolExecutor(max_workers=1) as loader:
+            cur.execute("set local synchronous_commit = off")
+            cur.execute(TRUTH_DDL)
+            cur.execute(
+                f"insert into {TRUTH_SCHEMA}.generation values (%s, %s, %s, %s, %s)",
+                (seed, leads, app.schema, app.psid_column, json.dumps(asdict(rates))),
+            )
+            loading: Future[None] | None = None
+            next_report = PROGRESS_EVERY
+            for made in gen.run(leads):
+                chunk = gen.take_rows()
+                if loading is not None:
+                    loading.result()
+                loading = loader.submit(_copy_chunk, cur, targets, chunk)
+                if progress and (made >= next_report or made == leads):
+                    elapsed = time.monotonic() - started
+                    print(
+                        f"generate: {made:,} / {leads:,} leads ({elapsed:.1f} s)", file=sys.stderr
+                    )
+                    next_report = (made // PROGRESS_EVERY + 1) * PROGRESS_EVERY
+            if loading is not None:
+                loading.result()
+            cur.execute(TRUTH_KEYS)
+        conn.commit()
+    except BaseException:
+        conn.rollback()
+        raise
+    with conn.cursor() as cur:
+        for table in ("Customer", "Lead", "Job"):
+            cur.execute(f'analyze "{app.schema}"."{table}"')
+        cur.execute(f"analyze {TRUTH_SCHEMA}.lead_person, {TRUTH_SCHEMA}.person")
+    conn.commit()
+    gen.summary.seed = seed
+    gen.summary.seconds = time.monotonic() - started
+    return gen.summary
