@@ -33,7 +33,7 @@ test: setup  ## the whole test suite against real PostgreSQL
 	@$(BIN)/python -m pytest $(PYTEST_ARGS)
 
 lint: setup  ## sqlfluff + ruff
-	@$(BIN)/sqlfluff lint models macros data-tests analyses
+	@$(BIN)/sqlfluff lint models $(wildcard data-tests analyses)
 	@$(BIN)/ruff check src tests
 	@$(BIN)/ruff format --check src tests
 

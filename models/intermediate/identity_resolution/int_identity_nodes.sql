@@ -29,6 +29,12 @@ customers as (
 
 ),
 
+first_name_variants as (
+
+    select * from {{ ref('first_name_variants') }}
+
+),
+
 lead_nodes as (
 
     select
@@ -36,10 +42,12 @@ lead_nodes as (
         'lead' as node_type,
         leads.lead_id,
         leads.current_customer_id as customer_id,
-        leads.first_name_normalized as first_name,
+        coalesce(lead_first_names.first_name, leads.first_name_normalized) as first_name,
         leads.created_at
 
     from leads
+    left join first_name_variants as lead_first_names
+        on leads.first_name_normalized = lower(btrim(lead_first_names.variant))
 
 ),
 
@@ -54,10 +62,12 @@ known_customers as (
     -- app customers, and any customer id a lead points at (even without a row)
     select
         customers.customer_id,
-        customers.first_name_normalized as first_name,
+        coalesce(customer_first_names.first_name, customers.first_name_normalized) as first_name,
         customers.created_at
 
     from customers
+    left join first_name_variants as customer_first_names
+        on customers.first_name_normalized = lower(btrim(customer_first_names.variant))
 
     union all
 

@@ -22,7 +22,8 @@ node_identifiers as (
 
 ),
 
-nodes as (
+-- referenced several times: inlined (not materialized), so joins use its indexes
+nodes as not materialized (
 
     select * from {{ ref('int_identity_nodes') }}
 
@@ -103,10 +104,13 @@ rejected_values as (
 
 stage_links as (
 
+    -- every link row of every stage, with each node of the group it concerns and
+    -- whether the stage's chain through it was vetoed
     {% for stage in stages %}
     select
         {{ stage }}_links.*,
-        {{ stage }}_groups.node_id
+        {{ stage }}_groups.node_id,
+        {{ stage }}_groups.component_veto_reason
 
     from {{ stage }}_links
     inner join {{ stage }}_groups
@@ -184,32 +188,28 @@ household_review_candidates as (
 
 vetoed_chains as (
 
-    {% for stage in stages %}
     select
         'vetoed_chain' as refusal_type,
-        '{{ stage }}' as link_stage,
-        null as identifier_type,
-        null as identifier_value,
-        {{ stage }}_groups.component_veto_reason as reason,
-        count(distinct nodes.lead_id) as lead_count,
-        (array_agg(distinct nodes.lead_id) filter (where nodes.lead_id is not null))[1:{{ sample }}]
-            as lead_ids,
+        link_stage,
+        identifier_type,
+        identifier_value,
+        component_veto_reason as reason,
+        count(distinct lead_id) as lead_count,
+        (array_agg(distinct lead_id) filter (where lead_id is not null))[1:{{ sample }}] as lead_ids,
         coalesce(
-            array_agg(distinct nodes.customer_id) filter (where nodes.customer_id is not null), '{}'
+            array_agg(distinct node_customer_id) filter (where node_customer_id is not null), '{}'
         ) as customer_ids,
         coalesce(
-            array_agg(distinct nodes.first_name) filter (where nodes.first_name is not null), '{}'
+            array_agg(distinct node_first_name) filter (where node_first_name is not null), '{}'
         ) as first_names,
-        'a chain of {{ stage }} links would join ' || count(distinct {{ stage }}_groups.prior_group_id)
-        || ' groups that break the rule through one another; none of them was joined' as detail
+        'allowed alone, but with the other links of the stage it would join groups that'
+        || ' break the rule through one another: none of that chain was joined' as detail
 
-    from {{ stage }}_groups
-    inner join nodes
-        on {{ stage }}_groups.node_id = nodes.node_id
-    where {{ stage }}_groups.component_veto_reason is not null
-    group by {{ stage }}_groups.tentative_group_id, {{ stage }}_groups.component_veto_reason
-    {% if not loop.last %}union all{% endif %}
-    {% endfor %}
+    from stage_link_leads
+    where
+        decision = 'linked'
+        and component_veto_reason is not null
+    group by link_stage, identifier_type, identifier_value, component_veto_reason
 
 ),
 
