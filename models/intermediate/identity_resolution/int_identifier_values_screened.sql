@@ -64,39 +64,74 @@ blocklist_normalized as (
 
 ),
 
-blocklisted_values as (
+blocklist_matches as (
 
-    -- exact values (written as users see them, normalized like the leads'),
-    -- regular expressions, and e-mail domains or local parts
+    -- exact values (written as users see them, normalized like the leads'), e-mail
+    -- domains and local parts: equality joins; regular expressions: tested one by one
     select
         value_counts.identifier_type,
         value_counts.identifier_value,
-        min(blocklist_normalized.reason) as reason
+        blocklist_normalized.reason
 
     from value_counts
     inner join blocklist_normalized
         on
             value_counts.identifier_type = blocklist_normalized.identifier_type
-            and (
-                (
-                    blocklist_normalized.match_kind = 'value'
-                    and value_counts.identifier_value = blocklist_normalized.normalized_value
-                )
-                or (
-                    blocklist_normalized.match_kind = 'regex'
-                    and value_counts.identifier_value ~ blocklist_normalized.pattern
-                )
-                or (
-                    blocklist_normalized.match_kind = 'email_domain'
-                    and split_part(value_counts.identifier_value, '@', 2)
-                    = lower(blocklist_normalized.pattern)
-                )
-                or (
-                    blocklist_normalized.match_kind = 'email_local_part'
-                    and split_part(value_counts.identifier_value, '@', 1)
-                    = lower(blocklist_normalized.pattern)
-                )
-            )
+            and value_counts.identifier_value = blocklist_normalized.normalized_value
+    where blocklist_normalized.match_kind = 'value'
+
+    union all
+
+    select
+        value_counts.identifier_type,
+        value_counts.identifier_value,
+        blocklist_normalized.reason
+
+    from value_counts
+    inner join blocklist_normalized
+        on
+            value_counts.identifier_type = blocklist_normalized.identifier_type
+            and split_part(value_counts.identifier_value, '@', 2) = lower(blocklist_normalized.pattern)
+    where blocklist_normalized.match_kind = 'email_domain'
+
+    union all
+
+    select
+        value_counts.identifier_type,
+        value_counts.identifier_value,
+        blocklist_normalized.reason
+
+    from value_counts
+    inner join blocklist_normalized
+        on
+            value_counts.identifier_type = blocklist_normalized.identifier_type
+            and split_part(value_counts.identifier_value, '@', 1) = lower(blocklist_normalized.pattern)
+    where blocklist_normalized.match_kind = 'email_local_part'
+
+    union all
+
+    select
+        value_counts.identifier_type,
+        value_counts.identifier_value,
+        blocklist_normalized.reason
+
+    from value_counts
+    inner join blocklist_normalized
+        on
+            value_counts.identifier_type = blocklist_normalized.identifier_type
+            and value_counts.identifier_value ~ blocklist_normalized.pattern
+    where blocklist_normalized.match_kind = 'regex'
+
+),
+
+blocklisted_values as (
+
+    select
+        identifier_type,
+        identifier_value,
+        min(reason) as reason
+
+    from blocklist_matches
     group by 1, 2
 
 ),
