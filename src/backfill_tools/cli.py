@@ -6,6 +6,7 @@
     backfill-dev score [--schema S] [--psid-column C]
     backfill-dev demo [--leads N] [--seed S]
     backfill-dev lineage
+    backfill-dev crash-test [--leads N] [--kills N] [--terminations N] [--slow-apply S]
 
 Commands that talk to PostgreSQL use the standard PG* variables; when PGPORT is not set
 they use the development server of `db start` (`.devdb/` in the current directory).
@@ -183,6 +184,50 @@ def _lineage(args: argparse.Namespace) -> int:
     return 0
 
 
+# -- crash-test -------------------------------------------------------------------------------
+def server_env() -> dict[str, str]:
+    """The server of the PG* variables, else the development server (no database chosen)."""
+    if os.environ.get("PGPORT"):
+        return {key: value for key, value in os.environ.items() if key.startswith("PG")}
+    return default_devdb(project_dir()).libpq_env()
+
+
+def _crash_test_arguments(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--leads", type=int, default=30_000, help="leads in the dataset")
+    parser.add_argument("--seed", type=int, default=7)
+    parser.add_argument("--kills", type=int, default=21, help="SIGKILLs of `dbt build`")
+    parser.add_argument(
+        "--terminations", type=int, default=3, help="pg_terminate_backend of the apply's backend"
+    )
+    parser.add_argument(
+        "--slow-apply",
+        type=float,
+        default=0.0,
+        help="test-only: seconds each apply statement sleeps (a trigger), for small datasets",
+    )
+    parser.add_argument("--work-dir", type=Path, default=Path("target/crash-test"))
+    parser.add_argument("--keep", action="store_true", help="keep the scratch databases")
+    add_app_schema_arguments(parser)
+
+
+def _crash_test(args: argparse.Namespace) -> int:
+    from backfill_tools.crash import CrashConfig, run_crash_test
+    from backfill_tools.trial import Server
+
+    config = CrashConfig(
+        work_dir=args.work_dir.resolve(),
+        leads=args.leads,
+        seed=args.seed,
+        kills=args.kills,
+        terminations=args.terminations,
+        slow_apply=args.slow_apply,
+        app=app_schema(args),
+        keep=args.keep,
+    )
+    report = run_crash_test(Server(server_env()), config, out=lambda line: print(line, flush=True))
+    return 0 if report.held else 2
+
+
 COMMANDS: dict[str, Command] = {
     "demo": Command("the whole backfill on the development database", _demo_arguments, _demo),
     "lineage": Command("the models' lineage as a Mermaid flowchart", _lineage_arguments, _lineage),
@@ -190,6 +235,11 @@ COMMANDS: dict[str, Command] = {
     "schema": Command("create/drop the app tables", _schema_arguments, _schema),
     "generate": Command("fill the app tables with labeled data", _generate_arguments, _generate),
     "score": Command("score Lead.customer_id against the truth", _score_arguments, _score),
+    "crash-test": Command(
+        "kill dbt build at many points; check all-or-nothing and convergence",
+        _crash_test_arguments,
+        _crash_test,
+    ),
 }
 
 
