@@ -21,7 +21,11 @@
             from (
                 select
                     regexp_replace(
-                        translate({{ clean_text(column) }}, '０１２３４５６７８９＋', '0123456789+'),
+                        translate(
+                            {{ clean_text(column) }},
+                            {{ phone_digit_forms() }},
+                            {{ phone_digit_forms_as_ascii() }}
+                        ),
                         '\s*[,;]?\s*(ext(ension)?\.?|x|#)\s*[0-9]{1,6}\s*$',
                         '',
                         'i'
