@@ -39,6 +39,7 @@ from backfill_tools.appdb import AppSchema, connect
 from backfill_tools.dbtrun import DbtProject
 from backfill_tools.generate import generate
 from backfill_tools.trial import (
+    APPLICATION_NAME,
     PROJECT_SCHEMA,
     AppState,
     RunSnapshot,
@@ -166,13 +167,16 @@ def format_trial(trial: TrialResult) -> str:
 
 # -- the dataset ---------------------------------------------------------------------------------
 def install_slow_apply(env: dict[str, str], app: AppSchema, seconds: float) -> None:
-    """Test-only: each statement that writes an app table sleeps `seconds` after its rows
-    are written (a statement-level trigger), so the apply transaction lasts long enough on
-    a small dataset for kills to land inside it. Changes no data."""
+    """Test-only: each statement of the backfill that writes an app table sleeps `seconds`
+    after its rows are written (a statement-level trigger; the app's own statements do not
+    sleep), so the apply transaction lasts long enough on a small dataset for kills and
+    app traffic to land inside it. Changes no data."""
     s = f'"{app.schema}"'
     statements = [
         f"create or replace function {s}.crash_test_slow_statement() returns trigger"
-        f" language plpgsql as $$ begin perform pg_sleep({float(seconds)}); return null; end $$"
+        f" language plpgsql as $$ begin"
+        f" if current_setting('application_name') = '{APPLICATION_NAME}' then"
+        f" perform pg_sleep({float(seconds)}); end if; return null; end $$"
     ]
     for table, event in (
         ("Customer", "insert"),
