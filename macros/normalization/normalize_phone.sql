@@ -43,7 +43,9 @@
                         regexp_replace(
                             regexp_replace(
                                 translate(
-                                    {{ clean_text(column) }}, '０１２３４５６７８９＋', '0123456789+'
+                                    {{ clean_text(column) }},
+                                    {{ phone_digit_forms() }},
+                                    {{ phone_digit_forms_as_ascii() }}
                                 ),
                                 '\s*[,;]?\s*(ext(ension)?\.?|x|#)\s*[0-9]{1,6}\s*$',
                                 '',

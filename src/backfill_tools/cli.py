@@ -8,6 +8,9 @@
     backfill-dev report [--out DIR] [--schema S]
     backfill-dev demo [--leads N] [--seed S]
     backfill-dev lineage
+    backfill-dev crash-test [--leads N] [--kills N] [--terminations N] [--slow-apply S]
+    backfill-dev live-traffic [--leads N] [--pause S] [--slow-apply S]
+    backfill-dev hostile-input
 
 Commands that talk to PostgreSQL use the standard PG* variables; when PGPORT is not set
 they use the development server of `db start` (`.devdb/` in the current directory).
@@ -229,6 +232,107 @@ def _report(args: argparse.Namespace) -> int:
     return 0
 
 
+# -- crash-test -------------------------------------------------------------------------------
+def server_env() -> dict[str, str]:
+    """The server of the PG* variables, else the development server (no database chosen)."""
+    if os.environ.get("PGPORT"):
+        return {key: value for key, value in os.environ.items() if key.startswith("PG")}
+    return default_devdb(project_dir()).libpq_env()
+
+
+def _print_flushed(line: str) -> None:
+    print(line, flush=True)
+
+
+def _crash_test_arguments(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--leads", type=int, default=30_000, help="leads in the dataset")
+    parser.add_argument("--seed", type=int, default=7)
+    parser.add_argument("--kills", type=int, default=21, help="SIGKILLs of `dbt build`")
+    parser.add_argument(
+        "--terminations", type=int, default=3, help="pg_terminate_backend of the apply's backend"
+    )
+    parser.add_argument(
+        "--slow-apply",
+        type=float,
+        default=0.0,
+        help="test-only: seconds each apply statement sleeps (a trigger), for small datasets",
+    )
+    parser.add_argument("--work-dir", type=Path, default=Path("target/crash-test"))
+    parser.add_argument("--keep", action="store_true", help="keep the scratch databases")
+    add_app_schema_arguments(parser)
+
+
+def _crash_test(args: argparse.Namespace) -> int:
+    from backfill_tools.crash import CrashConfig, run_crash_test
+    from backfill_tools.trial import Server
+
+    config = CrashConfig(
+        work_dir=args.work_dir.resolve(),
+        leads=args.leads,
+        seed=args.seed,
+        kills=args.kills,
+        terminations=args.terminations,
+        slow_apply=args.slow_apply,
+        app=app_schema(args),
+        keep=args.keep,
+    )
+    report = run_crash_test(Server(server_env()), config, out=_print_flushed)
+    return 0 if report.held else 2
+
+
+# -- live-traffic -----------------------------------------------------------------------------
+def _live_traffic_arguments(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--leads", type=int, default=30_000, help="leads in the dataset")
+    parser.add_argument("--seed", type=int, default=7)
+    parser.add_argument(
+        "--pause", type=float, default=0.01, help="seconds between the app's transactions"
+    )
+    parser.add_argument("--max-seconds", type=float, default=900.0, help="the app's time bound")
+    parser.add_argument(
+        "--slow-apply", type=float, default=0.0, help="test-only: see crash-test --slow-apply"
+    )
+    parser.add_argument("--work-dir", type=Path, default=Path("target/live-traffic"))
+    parser.add_argument("--keep", action="store_true", help="keep the scratch database")
+    add_app_schema_arguments(parser)
+
+
+def _live_traffic(args: argparse.Namespace) -> int:
+    from backfill_tools.traffic import TrafficConfig, run_live_traffic
+    from backfill_tools.trial import Server
+
+    config = TrafficConfig(
+        work_dir=args.work_dir.resolve(),
+        leads=args.leads,
+        seed=args.seed,
+        pause=args.pause,
+        max_seconds=args.max_seconds,
+        slow_apply=args.slow_apply,
+        app=app_schema(args),
+        keep=args.keep,
+    )
+    report = run_live_traffic(
+        Server(server_env()), config, out=lambda line: print(line, flush=True)
+    )
+    return 0 if report.held else 2
+
+
+# -- hostile-input ----------------------------------------------------------------------------
+def _hostile_input_arguments(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--work-dir", type=Path, default=Path("target/hostile-input"))
+    parser.add_argument("--keep", action="store_true", help="keep the scratch database")
+    add_app_schema_arguments(parser)
+
+
+def _hostile_input(args: argparse.Namespace) -> int:
+    from backfill_tools.hostile import run_hostile_input
+    from backfill_tools.trial import Server
+
+    report = run_hostile_input(
+        Server(server_env()), args.work_dir.resolve(), app_schema(args), keep=args.keep
+    )
+    return 0 if report.held else 2
+
+
 COMMANDS: dict[str, Command] = {
     "demo": Command("the whole backfill on the development database", _demo_arguments, _demo),
     "lineage": Command("the models' lineage as a Mermaid flowchart", _lineage_arguments, _lineage),
@@ -245,6 +349,21 @@ COMMANDS: dict[str, Command] = {
         "the identity review report of the last dry run (reports/identity-review.md, .html)",
         _report_arguments,
         _report,
+    ),
+    "crash-test": Command(
+        "kill dbt build at many points; check all-or-nothing and convergence",
+        _crash_test_arguments,
+        _crash_test,
+    ),
+    "live-traffic": Command(
+        "app writes while a backfill runs; check nothing is lost or duplicated",
+        _live_traffic_arguments,
+        _live_traffic,
+    ),
+    "hostile-input": Command(
+        "run the build over a corpus of awkward identifiers; print the table",
+        _hostile_input_arguments,
+        _hostile_input,
     ),
 }
 
