@@ -6,6 +6,7 @@
     backfill-dev score [--schema S] [--psid-column C]
     backfill-dev demo [--leads N] [--seed S]
     backfill-dev lineage
+    backfill-dev bench [--sizes 10k,100k,1M] [--seed S] [--pg-version 16] [--per-row-max N]
 
 Commands that talk to PostgreSQL use the standard PG* variables; when PGPORT is not set
 they use the development server of `db start` (`.devdb/` in the current directory).
@@ -170,6 +171,35 @@ def _demo(args: argparse.Namespace) -> int:
     return 0
 
 
+def _bench_arguments(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument(
+        "--sizes", default="10k,100k,1M", help="leads per dataset, e.g. 10k,100k,1M (default)"
+    )
+    parser.add_argument("--seed", type=int, default=7, help="seed of the generator")
+    parser.add_argument("--pg-version", type=int, choices=(15, 16, 18), default=16)
+    parser.add_argument(
+        "--per-row-max",
+        type=int,
+        default=100_000,
+        help="run the per-row baseline only up to this many leads (it is slow)",
+    )
+    parser.add_argument("--out", type=Path, default=None, help="default: bench-results/")
+
+
+def _bench(args: argparse.Namespace) -> int:
+    from backfill_tools.bench import bench_main, parse_sizes
+
+    bench_main(
+        sizes=parse_sizes(args.sizes),
+        seed=args.seed,
+        pg_version=args.pg_version,
+        per_row_max=args.per_row_max,
+        out_dir=args.out or project_dir() / "bench-results",
+        command="backfill-dev bench " + " ".join(sys.argv[2:]),
+    )
+    return 0
+
+
 def _lineage_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
         "--manifest", type=Path, default=None, help="dbt manifest (default target/manifest.json)"
@@ -190,6 +220,9 @@ COMMANDS: dict[str, Command] = {
     "schema": Command("create/drop the app tables", _schema_arguments, _schema),
     "generate": Command("fill the app tables with labeled data", _generate_arguments, _generate),
     "score": Command("score Lead.customer_id against the truth", _score_arguments, _score),
+    "bench": Command(
+        "time the project against the per-row script and the SQL floor", _bench_arguments, _bench
+    ),
 }
 
 
