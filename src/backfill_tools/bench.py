@@ -18,6 +18,7 @@ then print the table and write `latest.md` and `latest.json`.
 from __future__ import annotations
 
 import json
+import shutil
 import time
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
@@ -172,11 +173,20 @@ def has_rollback_macro(project: DbtProject) -> bool:
 class Bench:
     """Runs every measurement of one size on one `BenchServer`."""
 
-    def __init__(self, db: BenchServer, dbt_dir: Path, per_row_max: int, log: Callable) -> None:
+    def __init__(
+        self,
+        db: BenchServer,
+        dbt_dir: Path,
+        per_row_max: int,
+        log: Callable,
+        project_dir: Path = PROJECT_DIR,
+    ) -> None:
         self.db = db
         self.per_row_max = per_row_max
         self.log = log
-        self.project = DbtProject(env=db.env(RUN_DATABASE), work_dir=dbt_dir)
+        self.project = DbtProject(
+            env=db.env(RUN_DATABASE), work_dir=dbt_dir, project_dir=project_dir
+        )
 
     def measure_size(self, leads: int, seed: int) -> SizeResult:
         template = f"bench_template_{leads}"
@@ -258,10 +268,11 @@ def run_bench(
     per_row_max: int = PER_ROW_MAX,
     command: str = "",
     log: Callable[[str], None] = print,
+    project_dir: Path = PROJECT_DIR,
 ) -> BenchReport:
     """Measure every size on `server` (running); the report, rewritten after each size."""
     db = BenchServer(server)
-    bench = Bench(db, dbt_dir, per_row_max, log)
+    bench = Bench(db, dbt_dir, per_row_max, log, project_dir)
     report = BenchReport(command=command, machine=machine_facts(server), seed=seed)
     for leads in sizes:
         report.sizes.append(bench.measure_size(leads, seed))
@@ -277,16 +288,24 @@ def bench_main(
     per_row_max: int,
     out_dir: Path,
     command: str,
+    project_dir: Path = PROJECT_DIR,
 ) -> BenchReport:
-    """The CLI's benchmark: its own server on a free port, in `.devdb/bench-<port>`."""
+    """The CLI's benchmark: its own server on a free port, in `.devdb/bench-<port>`.
+
+    `project_dir` is the dbt project to measure (default: this one; another checkout
+    compares versions on the same machine).
+    """
     port = free_port()
     server = DevDb(PROJECT_DIR / ".devdb" / f"bench-{port}", port=port, version=pg_version)
     server.start()
-    dbt_dir = PROJECT_DIR / ".devdb" / "bench-dbt"
+    dbt_dir = PROJECT_DIR / ".devdb" / f"bench-dbt-{port}"
     try:
-        report = run_bench(sizes, server, out_dir, dbt_dir, seed, per_row_max, command)
+        report = run_bench(
+            sizes, server, out_dir, dbt_dir, seed, per_row_max, command, print, project_dir
+        )
     finally:
         server.destroy()
+        shutil.rmtree(dbt_dir, ignore_errors=True)
     print(report.markdown())
     print(f"written: {out_dir / 'latest.md'} and {out_dir / 'latest.json'}")
     return report

@@ -184,10 +184,17 @@ def _bench_arguments(parser: argparse.ArgumentParser) -> None:
         help="run the per-row baseline only up to this many leads (it is slow)",
     )
     parser.add_argument("--out", type=Path, default=None, help="default: bench-results/")
+    parser.add_argument(
+        "--project-dir",
+        type=Path,
+        default=None,
+        help="the dbt project to measure (default: this one; e.g. an older checkout)",
+    )
 
 
 def _bench(args: argparse.Namespace) -> int:
     from backfill_tools.bench import bench_main, parse_sizes
+    from backfill_tools.dbtrun import PROJECT_DIR
 
     bench_main(
         sizes=parse_sizes(args.sizes),
@@ -196,6 +203,7 @@ def _bench(args: argparse.Namespace) -> int:
         per_row_max=args.per_row_max,
         out_dir=args.out or project_dir() / "bench-results",
         command="backfill-dev bench " + " ".join(sys.argv[2:]),
+        project_dir=(args.project_dir or PROJECT_DIR).resolve(),
     )
     return 0
 
