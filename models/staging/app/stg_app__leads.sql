@@ -1,3 +1,13 @@
+{#-
+    A table, unlike the other staging models: the normalization is the most expensive
+    expression work of a run (regular expressions on every lead), and several models
+    read these columns. As a view it was computed again by each of them.
+-#}
+{{ config(
+    materialized='table',
+    indexes=[{'columns': ['lead_id'], 'unique': true}],
+) }}
+
 with
 
 leads as (
