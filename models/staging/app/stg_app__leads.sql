@@ -34,6 +34,7 @@ renamed as (
         email as email_raw,
         {{ normalize_email('email') }} as email_normalized,
         {{ clean_text('address') }} as address,
+        {{ normalize_address('address') }} as address_normalized,
 
         -- numerics
         lat as latitude,
