@@ -11,6 +11,7 @@
     backfill-dev crash-test [--leads N] [--kills N] [--terminations N] [--slow-apply S]
     backfill-dev live-traffic [--leads N] [--pause S] [--slow-apply S]
     backfill-dev hostile-input
+    backfill-dev bench [--sizes 10k,100k,1M] [--seed S] [--pg-version 16] [--per-row-max N]
 
 Commands that talk to PostgreSQL use the standard PG* variables; when PGPORT is not set
 they use the development server of `db start` (`.devdb/` in the current directory).
@@ -172,6 +173,43 @@ def _demo(args: argparse.Namespace) -> int:
     from backfill_tools.demo import run_demo
 
     run_demo(leads=args.leads, seed=args.seed)
+    return 0
+
+
+def _bench_arguments(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument(
+        "--sizes", default="10k,100k,1M", help="leads per dataset, e.g. 10k,100k,1M (default)"
+    )
+    parser.add_argument("--seed", type=int, default=7, help="seed of the generator")
+    parser.add_argument("--pg-version", type=int, choices=(15, 16, 18), default=16)
+    parser.add_argument(
+        "--per-row-max",
+        type=int,
+        default=100_000,
+        help="run the per-row baseline only up to this many leads (it is slow)",
+    )
+    parser.add_argument("--out", type=Path, default=None, help="default: bench-results/")
+    parser.add_argument(
+        "--project-dir",
+        type=Path,
+        default=None,
+        help="the dbt project to measure (default: this one; e.g. an older checkout)",
+    )
+
+
+def _bench(args: argparse.Namespace) -> int:
+    from backfill_tools.bench import bench_main, parse_sizes
+    from backfill_tools.dbtrun import PROJECT_DIR
+
+    bench_main(
+        sizes=parse_sizes(args.sizes),
+        seed=args.seed,
+        pg_version=args.pg_version,
+        per_row_max=args.per_row_max,
+        out_dir=args.out or project_dir() / "bench-results",
+        command="backfill-dev bench " + " ".join(sys.argv[2:]),
+        project_dir=(args.project_dir or PROJECT_DIR).resolve(),
+    )
     return 0
 
 
@@ -364,6 +402,9 @@ COMMANDS: dict[str, Command] = {
         "run the build over a corpus of awkward identifiers; print the table",
         _hostile_input_arguments,
         _hostile_input,
+    ),
+    "bench": Command(
+        "time the project against the per-row script and the SQL floor", _bench_arguments, _bench
     ),
 }
 
