@@ -8,6 +8,6 @@
                     and length(cleaned.value) <= 254
                     then cleaned.value
             end
-        from (select lower({{ clean_text(column) }}) as value) as cleaned
+        from (select lower({{ clean_text(column) }}) as value limit all) as cleaned
     )
 {%- endmacro %}
