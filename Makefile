@@ -5,9 +5,10 @@ PYTHON ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
+QUALITY_LEADS ?= 100000
 export DBT_PROFILES_DIR ?= $(CURDIR)
 
-.PHONY: help setup demo test test-fast lint bench quality report db-start db-stop db-env clean
+.PHONY: help setup demo test test-fast lint bench bench-quick quality report db-start db-stop db-env clean
 
 help:  ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | sed -E 's/:.*## /\t/'
@@ -35,6 +36,18 @@ lint: setup  ## sqlfluff + ruff
 	@$(BIN)/sqlfluff lint models $(wildcard data-tests analyses)
 	@$(BIN)/ruff check src tests
 	@$(BIN)/ruff format --check src tests
+
+quality: setup  ## precision/recall of the one-pass and the staged grouping (QUALITY_LEADS=100000)
+	@$(BIN)/backfill-dev quality --leads $(QUALITY_LEADS)
+
+report: setup  ## the identity review report of the last dry run, in reports/
+	@$(BIN)/backfill-dev report
+
+bench: setup  ## benchmark 10k, 100k, 1M leads (BENCH_ARGS='--sizes 10k' to choose)
+	@$(BIN)/backfill-dev bench $(BENCH_ARGS)
+
+bench-quick: setup  ## benchmark 10k and 100k leads
+	@$(BIN)/backfill-dev bench --sizes 10k,100k $(BENCH_ARGS)
 
 db-start: setup  ## start the development PostgreSQL (prints the PG* variables)
 	@$(BIN)/backfill-dev db start

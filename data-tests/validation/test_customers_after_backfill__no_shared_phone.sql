@@ -1,9 +1,10 @@
 {#-
     Design document, data-quality check 3 (duplicate contacts): no two customers
     the backfill created share a normalized phone - such a pair is one person split
-    in two by the grouping. A pair a person kept apart on purpose is accepted: a
-    do_not_link override (split_customer records them) between a lead of each.
-    Fails with one row per shared phone.
+    in two by the grouping. A pair kept apart on purpose is accepted: a do_not_link
+    override (split_customer records them) between a lead of each, or a phone the
+    grouping refused to link by (a household phone, one shared by two PSIDs, ...:
+    identity_refusals says why). Fails with one row per shared phone.
 -#}
 -- depends_on: {{ ref('backfill_runs') }}
 
@@ -24,6 +25,20 @@ leads as (
 manual_overrides as (
 
     select * from {{ ref('manual_overrides') }}
+
+),
+
+identity_refusals as (
+
+    select * from {{ ref('identity_refusals') }}
+
+),
+
+phones_refused_for_linking as (
+
+    select distinct identifier_value as phone_normalized
+    from identity_refusals
+    where identifier_type = 'phone'
 
 ),
 
@@ -52,6 +67,9 @@ customer_pairs_sharing_a_phone as (
         on
             first_customers.phone_normalized = second_customers.phone_normalized
             and first_customers.customer_id < second_customers.customer_id
+    left join phones_refused_for_linking
+        on first_customers.phone_normalized = phones_refused_for_linking.phone_normalized
+    where phones_refused_for_linking.phone_normalized is null
 
 ),
 

@@ -7,6 +7,7 @@
         {{ apply_new_customers() }}
         {{ apply_new_customer_addresses() }}
         {{ apply_lead_links() }}
+        {{ refresh_lead_statistics() }}
         {{ apply_job_links() }}
     {% endif %}
 {% endmacro %}
@@ -105,6 +106,16 @@
         returning leads.id, leads.customer_id
     )
     {{ record_in_ledger('lead', 'id', 'customer_id') }};
+{% endmacro %}
+
+
+{% macro refresh_lead_statistics() %}
+    {#- The statistics of "Lead" still say how few leads were linked before this run; the
+        job links join "Lead" on customer_id is not null, and with those figures
+        PostgreSQL plans one index lookup per job (measured at 1M leads: 75 s, against
+        a few seconds for the hash join it picks once it knows). ANALYZE inside this
+        transaction counts its own updates; its result commits or rolls back with them. -#}
+    analyze {{ source('app', 'lead') }};
 {% endmacro %}
 
 

@@ -4,7 +4,9 @@
         long before the apply lock serializes their writes. The claim is a row in
         backfill_active_runs, taken under an advisory lock; a row is stale once no
         connection of this project remains open and it is older than the grace
-        period (a run that was killed), and is then taken over. -#}
+        period (a run that was killed), and is then taken over. The schema is created
+        only when missing: CREATE SCHEMA IF NOT EXISTS needs CREATE on the database even
+        when the schema exists, which a role given only its schema may lack. -#}
     {% if execute and flags.WHICH in ('build', 'run', 'test', 'seed') %}
         {% set claims = api.Relation.create(
             database=target.dbname, schema=target.schema, identifier='backfill_active_runs'
@@ -13,7 +15,8 @@
         {% do run_query(
             "begin;"
             ~ " select pg_advisory_xact_lock(" ~ backfill_lock_key() ~ " + 1);"
-            ~ " create schema if not exists " ~ adapter.quote(target.schema) ~ ";"
+            ~ " do $claim$ begin if to_regnamespace(" ~ dbt.string_literal(adapter.quote(target.schema))
+            ~ ") is null then create schema " ~ adapter.quote(target.schema) ~ "; end if; end $claim$;"
             ~ " create table if not exists " ~ claims ~ " ("
             ~ "     invocation_id text primary key,"
             ~ "     command text not null,"

@@ -26,7 +26,7 @@ linked_lead_addresses as (
         lead_links.customer_id,
         leads.lead_id,
         leads.address,
-        {{ normalize_address('leads.address') }} as address_normalized,
+        leads.address_normalized,
         leads.latitude,
         leads.longitude,
         leads.created_at

@@ -4,8 +4,14 @@
     backfill-dev schema create|drop [--schema S] [--psid-column C] [--no-customer-fks]
     backfill-dev generate --leads N [--seed S] [--reset] [--schema S] [--psid-column C]
     backfill-dev score [--schema S] [--psid-column C]
+    backfill-dev quality [--leads N] [--seed S] [--keep]
+    backfill-dev report [--out DIR] [--schema S]
     backfill-dev demo [--leads N] [--seed S]
     backfill-dev lineage
+    backfill-dev crash-test [--leads N] [--kills N] [--terminations N] [--slow-apply S]
+    backfill-dev live-traffic [--leads N] [--pause S] [--slow-apply S]
+    backfill-dev hostile-input
+    backfill-dev bench [--sizes 10k,100k,1M] [--seed S] [--pg-version 16] [--per-row-max N]
 
 Commands that talk to PostgreSQL use the standard PG* variables; when PGPORT is not set
 they use the development server of `db start` (`.devdb/` in the current directory).
@@ -170,6 +176,43 @@ def _demo(args: argparse.Namespace) -> int:
     return 0
 
 
+def _bench_arguments(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument(
+        "--sizes", default="10k,100k,1M", help="leads per dataset, e.g. 10k,100k,1M (default)"
+    )
+    parser.add_argument("--seed", type=int, default=7, help="seed of the generator")
+    parser.add_argument("--pg-version", type=int, choices=(15, 16, 18), default=16)
+    parser.add_argument(
+        "--per-row-max",
+        type=int,
+        default=100_000,
+        help="run the per-row baseline only up to this many leads (it is slow)",
+    )
+    parser.add_argument("--out", type=Path, default=None, help="default: bench-results/")
+    parser.add_argument(
+        "--project-dir",
+        type=Path,
+        default=None,
+        help="the dbt project to measure (default: this one; e.g. an older checkout)",
+    )
+
+
+def _bench(args: argparse.Namespace) -> int:
+    from backfill_tools.bench import bench_main, parse_sizes
+    from backfill_tools.dbtrun import PROJECT_DIR
+
+    bench_main(
+        sizes=parse_sizes(args.sizes),
+        seed=args.seed,
+        pg_version=args.pg_version,
+        per_row_max=args.per_row_max,
+        out_dir=args.out or project_dir() / "bench-results",
+        command="backfill-dev bench " + " ".join(sys.argv[2:]),
+        project_dir=(args.project_dir or PROJECT_DIR).resolve(),
+    )
+    return 0
+
+
 def _lineage_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
         "--manifest", type=Path, default=None, help="dbt manifest (default target/manifest.json)"
@@ -183,6 +226,151 @@ def _lineage(args: argparse.Namespace) -> int:
     return 0
 
 
+def _server_env() -> dict[str, str]:
+    """The PG* variables of the server to use: the environment's, else the development
+    server's (started if needed)."""
+    if os.environ.get("PGPORT"):
+        keys = ("PGHOST", "PGPORT", "PGUSER", "PGPASSWORD", "PGDATABASE")
+        return {key: os.environ[key] for key in keys if key in os.environ}
+    return default_devdb(project_dir()).start().libpq_env()
+
+
+def _quality_arguments(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--leads", type=int, default=100_000, help="how many leads to generate")
+    parser.add_argument("--seed", type=int, default=7, help="seed of the generator")
+    parser.add_argument(
+        "--keep", action="store_true", help="keep the scratch databases (backfill_quality_*)"
+    )
+
+
+def _quality(args: argparse.Namespace) -> int:
+    from backfill_tools.quality import run_quality
+
+    return run_quality(_server_env(), leads=args.leads, seed=args.seed, keep=args.keep)
+
+
+def _report_arguments(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument(
+        "--out", type=Path, default=Path("reports"), help="folder of the report (default reports/)"
+    )
+    parser.add_argument(
+        "--schema",
+        default=os.environ.get("BACKFILL_SCHEMA", "customer_backfill"),
+        help="the project's schema (default $BACKFILL_SCHEMA or customer_backfill)",
+    )
+
+
+def _report(args: argparse.Namespace) -> int:
+    from backfill_tools.report import write_report
+
+    with connect() as conn:
+        written = write_report(conn, args.schema, args.out)
+    for path in written:
+        print(path)
+    return 0
+
+
+# -- crash-test -------------------------------------------------------------------------------
+def server_env() -> dict[str, str]:
+    """The server of the PG* variables, else the development server (no database chosen)."""
+    if os.environ.get("PGPORT"):
+        return {key: value for key, value in os.environ.items() if key.startswith("PG")}
+    return default_devdb(project_dir()).libpq_env()
+
+
+def _print_flushed(line: str) -> None:
+    print(line, flush=True)
+
+
+def _crash_test_arguments(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--leads", type=int, default=30_000, help="leads in the dataset")
+    parser.add_argument("--seed", type=int, default=7)
+    parser.add_argument("--kills", type=int, default=21, help="SIGKILLs of `dbt build`")
+    parser.add_argument(
+        "--terminations", type=int, default=3, help="pg_terminate_backend of the apply's backend"
+    )
+    parser.add_argument(
+        "--slow-apply",
+        type=float,
+        default=0.0,
+        help="test-only: seconds each apply statement sleeps (a trigger), for small datasets",
+    )
+    parser.add_argument("--work-dir", type=Path, default=Path("target/crash-test"))
+    parser.add_argument("--keep", action="store_true", help="keep the scratch databases")
+    add_app_schema_arguments(parser)
+
+
+def _crash_test(args: argparse.Namespace) -> int:
+    from backfill_tools.crash import CrashConfig, run_crash_test
+    from backfill_tools.trial import Server
+
+    config = CrashConfig(
+        work_dir=args.work_dir.resolve(),
+        leads=args.leads,
+        seed=args.seed,
+        kills=args.kills,
+        terminations=args.terminations,
+        slow_apply=args.slow_apply,
+        app=app_schema(args),
+        keep=args.keep,
+    )
+    report = run_crash_test(Server(server_env()), config, out=_print_flushed)
+    return 0 if report.held else 2
+
+
+# -- live-traffic -----------------------------------------------------------------------------
+def _live_traffic_arguments(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--leads", type=int, default=30_000, help="leads in the dataset")
+    parser.add_argument("--seed", type=int, default=7)
+    parser.add_argument(
+        "--pause", type=float, default=0.01, help="seconds between the app's transactions"
+    )
+    parser.add_argument("--max-seconds", type=float, default=900.0, help="the app's time bound")
+    parser.add_argument(
+        "--slow-apply", type=float, default=0.0, help="test-only: see crash-test --slow-apply"
+    )
+    parser.add_argument("--work-dir", type=Path, default=Path("target/live-traffic"))
+    parser.add_argument("--keep", action="store_true", help="keep the scratch database")
+    add_app_schema_arguments(parser)
+
+
+def _live_traffic(args: argparse.Namespace) -> int:
+    from backfill_tools.traffic import TrafficConfig, run_live_traffic
+    from backfill_tools.trial import Server
+
+    config = TrafficConfig(
+        work_dir=args.work_dir.resolve(),
+        leads=args.leads,
+        seed=args.seed,
+        pause=args.pause,
+        max_seconds=args.max_seconds,
+        slow_apply=args.slow_apply,
+        app=app_schema(args),
+        keep=args.keep,
+    )
+    report = run_live_traffic(
+        Server(server_env()), config, out=lambda line: print(line, flush=True)
+    )
+    return 0 if report.held else 2
+
+
+# -- hostile-input ----------------------------------------------------------------------------
+def _hostile_input_arguments(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--work-dir", type=Path, default=Path("target/hostile-input"))
+    parser.add_argument("--keep", action="store_true", help="keep the scratch database")
+    add_app_schema_arguments(parser)
+
+
+def _hostile_input(args: argparse.Namespace) -> int:
+    from backfill_tools.hostile import run_hostile_input
+    from backfill_tools.trial import Server
+
+    report = run_hostile_input(
+        Server(server_env()), args.work_dir.resolve(), app_schema(args), keep=args.keep
+    )
+    return 0 if report.held else 2
+
+
 COMMANDS: dict[str, Command] = {
     "demo": Command("the whole backfill on the development database", _demo_arguments, _demo),
     "lineage": Command("the models' lineage as a Mermaid flowchart", _lineage_arguments, _lineage),
@@ -190,6 +378,34 @@ COMMANDS: dict[str, Command] = {
     "schema": Command("create/drop the app tables", _schema_arguments, _schema),
     "generate": Command("fill the app tables with labeled data", _generate_arguments, _generate),
     "score": Command("score Lead.customer_id against the truth", _score_arguments, _score),
+    "quality": Command(
+        "precision/recall of the one-pass and the staged grouping on labeled data",
+        _quality_arguments,
+        _quality,
+    ),
+    "report": Command(
+        "the identity review report of the last dry run (reports/identity-review.md, .html)",
+        _report_arguments,
+        _report,
+    ),
+    "crash-test": Command(
+        "kill dbt build at many points; check all-or-nothing and convergence",
+        _crash_test_arguments,
+        _crash_test,
+    ),
+    "live-traffic": Command(
+        "app writes while a backfill runs; check nothing is lost or duplicated",
+        _live_traffic_arguments,
+        _live_traffic,
+    ),
+    "hostile-input": Command(
+        "run the build over a corpus of awkward identifiers; print the table",
+        _hostile_input_arguments,
+        _hostile_input,
+    ),
+    "bench": Command(
+        "time the project against the per-row script and the SQL floor", _bench_arguments, _bench
+    ),
 }
 
 

@@ -1,3 +1,13 @@
+{#-
+    A table, unlike the other staging models: the normalization is the most expensive
+    expression work of a run (regular expressions on every lead), and several models
+    read these columns. As a view it was computed again by each of them.
+-#}
+{{ config(
+    materialized='table',
+    indexes=[{'columns': ['lead_id'], 'unique': true}],
+) }}
+
 with
 
 leads as (
@@ -24,6 +34,7 @@ renamed as (
         email as email_raw,
         {{ normalize_email('email') }} as email_normalized,
         {{ clean_text('address') }} as address,
+        {{ normalize_address('address') }} as address_normalized,
 
         -- numerics
         lat as latitude,

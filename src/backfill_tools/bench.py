@@ -1,0 +1,311 @@
+"""`backfill-dev bench`: the project against the original per-row script and the SQL floor.
+
+For each size, on an embedded PostgreSQL started for the benchmark:
+
+1. generate the labeled dataset into a template database (not timed), vacuum and
+   analyze it once;
+2. on a fresh copy of the template (`create database ... template ...`), time the dry
+   run; on another fresh copy, the real run (`dbt build`, tests included), then on that
+   same database the idempotent re-run and the rollback (`dbt run-operation
+   rollback_backfill`, when the project has that macro), with the peak RSS of each dbt
+   process and the size of the project's own relations;
+3. on fresh copies again, the floor (`sql/bench_floor.sql`) and, up to `per_row_max`
+   leads, the per-row script (`bench_baselines`);
+
+then print the table and write `latest.md` and `latest.json`.
+"""
+
+from __future__ import annotations
+
+import json
+import shutil
+import time
+from collections.abc import Callable, Iterator, Sequence
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import psycopg2.extensions
+
+from backfill_tools.appdb import AppSchema, connect
+from backfill_tools.bench_baselines import run_floor, run_per_row
+from backfill_tools.bench_measure import Timed, run_dbt_measured
+from backfill_tools.bench_report import BenchReport, SizeResult, StepResult, machine_facts
+from backfill_tools.dbtrun import PROJECT_DIR, DbtProject
+from backfill_tools.devdb import DevDb, free_port
+
+DEFAULT_SIZES = (10_000, 100_000, 1_000_000)
+PER_ROW_MAX = 100_000
+RUN_DATABASE = "bench_run"
+PROJECT_SCHEMA = "customer_backfill"
+ROLLBACK_MACRO = "macro.customer_backfill.rollback_backfill"
+
+
+def parse_sizes(text: str) -> list[int]:
+    """`10k,100k,1M` -> [10000, 100000, 1000000]."""
+    sizes = []
+    for part in text.split(","):
+        token = part.strip().lower().replace("_", "")
+        factor = {"k": 1_000, "m": 1_000_000}.get(token[-1:], 1)
+        number = token[:-1] if factor > 1 else token
+        if not number.isdigit() or int(number) <= 0:
+            raise ValueError(f"not a size: {part!r} (write e.g. 300, 10k, 1M)")
+        sizes.append(int(number) * factor)
+    return sizes
+
+
+@dataclass(frozen=True)
+class LinkCounts:
+    """The state the outcome of a run is counted from."""
+
+    customers: int
+    linked_leads: int
+    linked_jobs: int
+
+    def minus(self, before: LinkCounts) -> dict[str, int]:
+        return {
+            "customers_created": self.customers - before.customers,
+            "leads_linked": self.linked_leads - before.linked_leads,
+            "jobs_linked": self.linked_jobs - before.linked_jobs,
+        }
+
+
+@dataclass
+class BenchServer:
+    """The benchmark's PostgreSQL and the databases it makes there."""
+
+    server: DevDb
+    app: AppSchema = field(default_factory=AppSchema)
+
+    def env(self, database: str) -> dict[str, str]:
+        return self.server.libpq_env(database=database)
+
+    @contextmanager
+    def connection(self, database: str) -> Iterator[psycopg2.extensions.connection]:
+        conn = connect(self.env(database))
+        try:
+            yield conn
+        finally:
+            conn.close()
+
+    def admin(self, *statements: str) -> None:
+        with self.connection("postgres") as conn:
+            conn.autocommit = True
+            with conn.cursor() as cur:
+                for statement in statements:
+                    cur.execute(statement)
+
+    def drop(self, database: str) -> None:
+        self.admin(f'drop database if exists "{database}" with (force)')
+
+    def make_template(self, name: str, leads: int, seed: int) -> float:
+        """A database with the app tables and `leads` generated leads; generation seconds."""
+        from backfill_tools.generate import generate
+
+        self.drop(name)
+        self.admin(f'create database "{name}"')
+        with self.connection(name) as conn:
+            self.app.create(conn)
+            summary = generate(conn, self.app, leads, seed=seed)
+            conn.autocommit = True
+            with conn.cursor() as cur:
+                cur.execute("vacuum (freeze, analyze)")
+        return summary.seconds
+
+    def fresh_copy(self, template: str, database: str = RUN_DATABASE) -> None:
+        """`database` recreated from the template, and a checkpoint so no write is pending."""
+        self.drop(database)
+        self.admin(
+            f'create database "{database}" template "{template}" strategy file_copy',
+            "checkpoint",
+        )
+
+    def scalar(self, database: str, sql: str) -> int:
+        with self.connection(database) as conn, conn.cursor() as cur:
+            cur.execute(sql)
+            return int(cur.fetchone()[0] or 0)
+
+    def count(self, database: str, table: str, where: str = "true") -> int:
+        return self.scalar(
+            database, f'select count(*) from "{self.app.schema}"."{table}" where {where}'
+        )
+
+    def link_counts(self, database: str) -> LinkCounts:
+        return LinkCounts(
+            self.count(database, "Customer"),
+            self.count(database, "Lead", "customer_id is not null"),
+            self.count(database, "Job", "customer_id is not null"),
+        )
+
+    def project_bytes(self, database: str) -> int:
+        """Bytes of the project's own relations (tables, their indexes and TOAST)."""
+        return self.scalar(
+            database,
+            "select sum(pg_total_relation_size(c.oid)) from pg_class as c"
+            " inner join pg_namespace as n on c.relnamespace = n.oid"
+            f" where n.nspname = '{PROJECT_SCHEMA}' and c.relkind in ('r', 'p', 'm')",
+        )
+
+
+def _timed(action: Callable[[], object]) -> Timed:
+    started = time.monotonic()
+    action()
+    return Timed(time.monotonic() - started)
+
+
+def slowest_nodes(project: DbtProject, count: int = 5) -> list[tuple[str, float]]:
+    """The dbt nodes of the last command that took longest (from run_results.json)."""
+    results = project.work_dir / "target" / "run_results.json"
+    if not results.exists():
+        return []
+    nodes = [
+        (node["unique_id"].split(".")[2], float(node["execution_time"]))
+        for node in json.loads(results.read_text())["results"]
+    ]
+    return sorted(nodes, key=lambda node: node[1], reverse=True)[:count]
+
+
+def has_rollback_macro(project: DbtProject) -> bool:
+    manifest = project.work_dir / "target" / "manifest.json"
+    return ROLLBACK_MACRO in json.loads(manifest.read_text()).get("macros", {})
+
+
+class Bench:
+    """Runs every measurement of one size on one `BenchServer`."""
+
+    def __init__(
+        self,
+        db: BenchServer,
+        dbt_dir: Path,
+        per_row_max: int,
+        log: Callable,
+        project_dir: Path = PROJECT_DIR,
+    ) -> None:
+        self.db = db
+        self.per_row_max = per_row_max
+        self.log = log
+        self.project = DbtProject(
+            env=db.env(RUN_DATABASE), work_dir=dbt_dir, project_dir=project_dir
+        )
+
+    def measure_size(self, leads: int, seed: int) -> SizeResult:
+        template = f"bench_template_{leads}"
+        self.log(f"[{leads:,} leads] generating the data (not timed)")
+        generate_seconds = self.db.make_template(template, leads, seed)
+        before = self.db.link_counts(template)
+        result = SizeResult(
+            leads=self.db.count(template, "Lead"),
+            jobs=self.db.count(template, "Job"),
+            unlinked_leads=self.db.count(template, "Lead", "customer_id is null"),
+            unlinked_jobs=self.db.count(template, "Job", "customer_id is null"),
+            app_bytes=self.db.scalar(template, f"select pg_database_size('{template}')"),
+            generate_seconds=generate_seconds,
+        )
+        try:
+            self.measure_project(template, before, result)
+            self.measure_baselines(template, before, result)
+        finally:
+            self.db.drop(RUN_DATABASE)
+            self.db.drop(template)
+        return result
+
+    def step(
+        self,
+        result: SizeResult,
+        name: str,
+        timed: Timed,
+        before: LinkCounts | None,
+        dbt_step: bool = True,
+    ) -> None:
+        outcome = self.db.link_counts(RUN_DATABASE).minus(before) if before else None
+        slowest = slowest_nodes(self.project) if dbt_step else []
+        result.steps[name] = StepResult(timed.seconds, timed.peak_rss_mib, outcome, "", slowest)
+        peak = f", dbt peak RSS {timed.peak_rss_mib:.0f} MiB" if timed.peak_rss_mib else ""
+        self.log(f"[{result.leads:,} leads] {name}: {timed.seconds:.1f} s{peak}")
+
+    def measure_project(self, template: str, before: LinkCounts, result: SizeResult) -> None:
+        self.db.fresh_copy(template)
+        _, timed = run_dbt_measured(self.project, "build", vars={"dry_run": True})
+        self.step(result, "dry_run", timed, before)
+
+        self.db.fresh_copy(template)
+        _, timed = run_dbt_measured(self.project, "build")
+        self.step(result, "real_run", timed, before)
+        result.project_bytes = self.db.project_bytes(RUN_DATABASE)
+        after_run = self.db.link_counts(RUN_DATABASE)
+
+        _, timed = run_dbt_measured(self.project, "build")
+        self.step(result, "rerun", timed, after_run)
+
+        if has_rollback_macro(self.project):
+            _, timed = run_dbt_measured(self.project, "run-operation", "rollback_backfill")
+            self.step(result, "rollback", timed, None)
+        else:
+            result.steps["rollback"] = StepResult(note="n/a")
+            self.log(f"[{result.leads:,} leads] rollback: n/a (no rollback_backfill macro)")
+
+    def measure_baselines(self, template: str, before: LinkCounts, result: SizeResult) -> None:
+        self.db.fresh_copy(template)
+        with self.db.connection(RUN_DATABASE) as conn:
+            timed = _timed(lambda: run_floor(conn, self.db.app))
+        self.step(result, "floor", timed, before, dbt_step=False)
+
+        if result.leads > self.per_row_max:
+            result.steps["per_row"] = StepResult(note=f"skipped above {self.per_row_max:,}")
+            return
+        self.db.fresh_copy(template)
+        with self.db.connection(RUN_DATABASE) as conn:
+            timed = _timed(lambda: run_per_row(conn, self.db.app))
+        self.step(result, "per_row", timed, before, dbt_step=False)
+
+
+def run_bench(
+    sizes: Sequence[int],
+    server: DevDb,
+    out_dir: Path,
+    dbt_dir: Path,
+    seed: int = 7,
+    per_row_max: int = PER_ROW_MAX,
+    command: str = "",
+    log: Callable[[str], None] = print,
+    project_dir: Path = PROJECT_DIR,
+) -> BenchReport:
+    """Measure every size on `server` (running); the report, rewritten after each size."""
+    db = BenchServer(server)
+    bench = Bench(db, dbt_dir, per_row_max, log, project_dir)
+    report = BenchReport(command=command, machine=machine_facts(server), seed=seed)
+    for leads in sizes:
+        report.sizes.append(bench.measure_size(leads, seed))
+        report.finish()
+        report.write(out_dir)
+    return report
+
+
+def bench_main(
+    sizes: Sequence[int],
+    seed: int,
+    pg_version: int,
+    per_row_max: int,
+    out_dir: Path,
+    command: str,
+    project_dir: Path = PROJECT_DIR,
+) -> BenchReport:
+    """The CLI's benchmark: its own server on a free port, in `.devdb/bench-<port>`.
+
+    `project_dir` is the dbt project to measure (default: this one; another checkout
+    compares versions on the same machine).
+    """
+    port = free_port()
+    server = DevDb(PROJECT_DIR / ".devdb" / f"bench-{port}", port=port, version=pg_version)
+    server.start()
+    dbt_dir = PROJECT_DIR / ".devdb" / f"bench-dbt-{port}"
+    try:
+        report = run_bench(
+            sizes, server, out_dir, dbt_dir, seed, per_row_max, command, print, project_dir
+        )
+    finally:
+        server.destroy()
+        shutil.rmtree(dbt_dir, ignore_errors=True)
+    print(report.markdown())
+    print(f"written: {out_dir / 'latest.md'} and {out_dir / 'latest.json'}")
+    return report

@@ -1,0 +1,104 @@
+"""The benchmark at a tiny size: every row of the report is there and the baselines are right.
+
+No figure is asserted (speed is what the benchmark prints); what is asserted is that both
+baselines did the work they stand for, so that their seconds mean something.
+"""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+
+from backfill_tools.appdb import AppSchema
+from backfill_tools.bench import parse_sizes, run_bench
+from backfill_tools.bench_baselines import floor_sql, naive_email, naive_phone, naive_psid
+from backfill_tools.bench_report import STEPS
+from backfill_tools.devdb import DevDb
+
+LEADS = 300
+
+
+@pytest.fixture(scope="module")
+def report(pg_server: DevDb, tmp_path_factory: pytest.TempPathFactory):
+    work = tmp_path_factory.mktemp("bench")
+    return run_bench(
+        [LEADS],
+        pg_server,
+        out_dir=work / "results",
+        dbt_dir=work / "dbt",
+        command="pytest",
+        log=lambda line: None,
+    ), work / "results"
+
+
+def test_report_has_every_step_of_the_size(report) -> None:
+    bench, _ = report
+    [size] = bench.sizes
+    assert size.leads == LEADS
+    assert set(size.steps) == set(STEPS)
+    for step in ("dry_run", "real_run", "rerun", "floor", "per_row"):
+        assert size.steps[step].seconds is not None and size.steps[step].seconds > 0, step
+    rollback = size.steps["rollback"]
+    assert rollback.seconds is not None or rollback.note == "n/a"
+    assert size.steps["real_run"].peak_rss_mib > 0
+    assert size.project_bytes > 0
+
+
+def test_report_files_hold_the_table(report) -> None:
+    bench, out_dir = report
+    markdown = (out_dir / "latest.md").read_text()
+    assert markdown == bench.markdown()
+    row = next(line for line in markdown.splitlines() if line.startswith(f"| {LEADS} |"))
+    assert row.count("|") == bench.table()[0].count("|")
+    data = json.loads((out_dir / "latest.json").read_text())
+    assert data["sizes"][0]["leads"] == LEADS
+    assert data["machine"]["cores"]
+
+
+def test_both_baselines_link_every_unlinked_lead_and_job(report) -> None:
+    bench, _ = report
+    [size] = bench.sizes
+    floor = size.steps["floor"].outcome
+    per_row = size.steps["per_row"].outcome
+    assert size.unlinked_leads > 0 and size.unlinked_jobs > 0
+    assert floor["leads_linked"] == per_row["leads_linked"] == size.unlinked_leads
+    assert floor["jobs_linked"] == per_row["jobs_linked"] == size.unlinked_jobs
+    # the per-row script reuses customers it finds by phone or e-mail: never more than the floor
+    assert 0 < per_row["customers_created"] <= floor["customers_created"]
+
+
+def test_the_project_run_is_counted_and_the_rerun_changes_nothing(report) -> None:
+    bench, _ = report
+    [size] = bench.sizes
+    assert size.steps["real_run"].outcome["leads_linked"] > 0
+    assert size.steps["rerun"].outcome == {
+        "customers_created": 0,
+        "leads_linked": 0,
+        "jobs_linked": 0,
+    }
+    assert size.steps["dry_run"].outcome == {
+        "customers_created": 0,
+        "leads_linked": 0,
+        "jobs_linked": 0,
+    }
+
+
+def test_naive_normalization_is_the_design_documents() -> None:
+    assert naive_phone("+1 (555) 123-4567") == "5551234567"
+    assert naive_phone("555-1234") is None
+    assert naive_email("  Bob@X.com ") == "bob@x.com"
+    assert naive_email("n/a") is None
+    assert naive_psid("  ") is None
+
+
+def test_floor_script_is_one_transaction_for_the_chosen_schema() -> None:
+    sql = floor_sql(AppSchema(schema="app", psid_column="messenger_psid"))
+    assert sql.strip().startswith("--") and "begin;" in sql and sql.rstrip().endswith("commit;")
+    assert '"app"."Lead"' in sql and '"messenger_psid"' in sql and "{schema}" not in sql
+
+
+def test_sizes_parse() -> None:
+    assert parse_sizes("10k, 100k,1M,300") == [10_000, 100_000, 1_000_000, 300]
+    with pytest.raises(ValueError):
+        parse_sizes("ten")
