@@ -13,6 +13,12 @@ customers as (
 
 ),
 
+lead_links as (
+
+    select * from {{ ref('stg_app__lead_links') }}
+
+),
+
 leads as (
 
     select * from {{ ref('stg_app__leads') }}
@@ -29,7 +35,7 @@ multi_lead_backfill_customers as (
 
     select
         customers.customer_id,
-        count(leads.lead_id) as lead_count
+        count(lead_links.lead_id) as lead_count
 
     from customers
     inner join ledger
@@ -37,10 +43,10 @@ multi_lead_backfill_customers as (
             customers.customer_id = ledger.object_id
             and ledger.object_type = 'customer'
             and ledger.rolled_back_at is null
-    inner join leads
-        on customers.customer_id = leads.current_customer_id
+    inner join lead_links
+        on customers.customer_id = lead_links.current_customer_id
     group by customers.customer_id
-    having count(leads.lead_id) > 1
+    having count(lead_links.lead_id) > 1
 
 ),
 
@@ -65,18 +71,21 @@ final as (
         customers.phone_raw as customer_phone,
         customers.email_raw as customer_email,
         customers.metadata ->> 'groupType' as group_type,
-        leads.lead_id,
+        lead_links.lead_id,
         leads.lead_name,
         leads.psid,
         leads.phone_raw as lead_phone,
         leads.email_raw as lead_email,
-        leads.created_at
+        lead_links.created_at
 
     from sampled
     inner join customers
         on sampled.customer_id = customers.customer_id
-    inner join leads
-        on sampled.customer_id = leads.current_customer_id
+    inner join lead_links
+        on sampled.customer_id = lead_links.current_customer_id
+    -- identifiers as of the last build (a lead added since has none here)
+    left join leads
+        on lead_links.lead_id = leads.lead_id
 
 )
 

@@ -13,9 +13,9 @@ customers as (
 
 ),
 
-leads as (
+lead_links as (
 
-    select * from {{ ref('stg_app__leads') }}
+    select * from {{ ref('stg_app__lead_links') }}
 
 ),
 
@@ -44,11 +44,11 @@ lead_counts as (
 
     select
         backfill_customers.customer_id,
-        count(leads.lead_id) as lead_count
+        count(lead_links.lead_id) as lead_count
 
     from backfill_customers
-    left join leads
-        on backfill_customers.customer_id = leads.current_customer_id
+    left join lead_links
+        on backfill_customers.customer_id = lead_links.current_customer_id
     group by backfill_customers.customer_id
 
 ),

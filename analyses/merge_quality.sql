@@ -14,6 +14,12 @@ customers as (
 
 ),
 
+lead_links as (
+
+    select * from {{ ref('stg_app__lead_links') }}
+
+),
+
 leads as (
 
     select * from {{ ref('stg_app__leads') }}
@@ -26,7 +32,7 @@ large_customers as (
         current_customer_id as customer_id,
         count(*) as lead_count
 
-    from leads
+    from lead_links
     where current_customer_id is not null
     group by current_customer_id
     having count(*) > {{ var('max_leads_per_customer') }}
@@ -41,18 +47,21 @@ final as (
         customers.customer_name,
         customers.metadata ->> 'groupType' as group_type,
         customers.metadata ->> 'groupKey' as group_key,
-        leads.lead_id,
+        lead_links.lead_id,
         leads.lead_name,
         leads.psid,
         leads.phone_normalized,
         leads.email_normalized,
-        leads.created_at
+        lead_links.created_at
 
     from large_customers
     inner join customers
         on large_customers.customer_id = customers.customer_id
-    inner join leads
-        on large_customers.customer_id = leads.current_customer_id
+    inner join lead_links
+        on large_customers.customer_id = lead_links.current_customer_id
+    -- identifiers as of the last build (a lead added since has none here)
+    left join leads
+        on lead_links.lead_id = leads.lead_id
 
 )
 

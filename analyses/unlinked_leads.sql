@@ -8,6 +8,12 @@
 
 with
 
+lead_links as (
+
+    select * from {{ ref('stg_app__lead_links') }}
+
+),
+
 leads as (
 
     select * from {{ ref('stg_app__leads') }}
@@ -53,28 +59,31 @@ lead_conflicts as (
 final as (
 
     select
-        leads.lead_id,
+        lead_links.lead_id,
         leads.lead_name,
         leads.psid,
         leads.phone_normalized,
         leads.email_normalized,
-        leads.created_at,
+        lead_links.created_at,
         lead_conflicts.customer_ids,
         plan_lead_links.customer_id as planned_customer_id,
         case
             when lead_conflicts.lead_id is not null then 'conflict: its group matches several customers'
-            when leads.created_at > latest_run.started_at then 'created after the latest applied run'
+            when lead_links.created_at > latest_run.started_at then 'created after the latest applied run'
             when plan_lead_links.lead_id is not null then 'in the last plan, unlinked now (a dry run since, or unlinked since)'
             else 'unexplained'
         end as reason
 
-    from leads
+    from lead_links
     cross join latest_run
+    -- identifiers as of the last build (a lead added since has none here)
+    left join leads
+        on lead_links.lead_id = leads.lead_id
     left join lead_conflicts
-        on leads.lead_id = lead_conflicts.lead_id
+        on lead_links.lead_id = lead_conflicts.lead_id
     left join plan_lead_links
-        on leads.lead_id = plan_lead_links.lead_id
-    where leads.current_customer_id is null
+        on lead_links.lead_id = plan_lead_links.lead_id
+    where lead_links.current_customer_id is null
 
 )
 

@@ -12,7 +12,7 @@ with
 
 leads as (
 
-    select * from {{ ref('stg_app__leads') }}
+    select * from {{ ref('stg_app__lead_links') }}
 
 ),
 
