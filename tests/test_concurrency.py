@@ -2,8 +2,12 @@
 
 from __future__ import annotations
 
+import uuid
+
 from backfill_tools.appdb import connect
 from backfill_tools.dbtrun import DbtProject
+from backfill_tools.race import RaceConfig, run_races
+from backfill_tools.trial import Server
 from tests.appdata import AppDatabase
 from tests.test_backfill_end_to_end import seed_small_app
 
@@ -93,3 +97,19 @@ def test_a_fresh_claim_of_another_run_stops_the_second_run(
     assert not result.ok
     assert "invocation running-run" in result.output
     assert app_db.fingerprints() == before
+
+
+def test_a_rollback_and_a_build_started_together_end_as_one_of_their_serial_orders(
+    pg_server, tmp_path
+) -> None:
+    config = RaceConfig(
+        work_dir=tmp_path / "race",
+        races=("build+rollback",),
+        prefix=f"race_{uuid.uuid4().hex[:8]}",
+    )
+
+    (result,) = run_races(Server(pg_server.libpq_env(database="postgres")), config)
+
+    assert result.held, result
+    assert result.outcome in ("build then rollback", "rollback then build", "one build")
+    assert not result.problems

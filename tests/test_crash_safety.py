@@ -74,3 +74,35 @@ def test_two_dozen_kills_spread_over_the_run_and_the_apply(pg_server, tmp_path: 
     assert sum(trial.in_apply for trial in report.trials) >= 12
     assert len({trial.stage for trial in report.trials if trial.in_apply}) >= 4
     assert {trial.state for trial in report.trials} == {"before", "after"}
+
+
+def rollback_points(reference: Reference) -> list[KillPoint]:
+    """SIGKILL of `dbt run-operation rollback_backfill` and pg_terminate_backend of its
+    backend, both in the middle of the rollback's transaction."""
+    return [
+        KillPoint("sigkill", "apply", reference.apply_seconds * 0.5),
+        KillPoint("terminate", "apply", reference.apply_seconds * 0.5),
+    ]
+
+
+def test_kills_in_the_rollback_leave_all_or_nothing_and_the_next_rollback_converges(
+    pg_server, tmp_path: Path
+) -> None:
+    report = crash_test(pg_server, tmp_path, points=rollback_points, operation="rollback")
+
+    assert_all_or_nothing(report)
+    killed, terminated = report.trials
+    assert killed.in_apply and terminated.in_apply
+    # The rollback is one SQL string ending in COMMIT: once it is sent, the server usually
+    # runs it to the end although dbt died (it notices only when it next sends to the
+    # client), so a SIGKILL may leave it done; terminating the backend always undoes it.
+    assert terminated.state == "before"
+
+
+@pytest.mark.slow
+def test_a_dozen_kills_spread_over_the_rollback(pg_server, tmp_path: Path) -> None:
+    report = crash_test(pg_server, tmp_path, kills=9, terminations=3, operation="rollback")
+
+    assert_all_or_nothing(report)
+    assert len(report.trials) >= 12
+    assert sum(trial.in_apply for trial in report.trials) >= 6

@@ -404,11 +404,12 @@ select * from final
 {% endmacro %}
 
 
-{% macro identity_stage_groups(stage, prior_groups, stage_links, prior_group_column='group_id') %}
+{% macro identity_stage_groups(stage, prior_groups, stage_links, stage_touches, prior_group_column='group_id') %}
 {#- One row per node: its group after `stage`. The linked values of the stage are
     joined transitively (label_connected_components); a joined group that would
     break a rule through a chain of values (e.g. A-phone1-B-phone2-C with A and C
-    holding different PSIDs) is vetoed as a whole: its groups stay as they were. -#}
+    holding different PSIDs) is vetoed as a whole: its groups stay as they were.
+    The groups' profiles come from the stage's touches (every joined group is one). -#}
 {%- set household_guard = var('identity_household_guard') and stage in ('phone', 'email') %}
 with
 
@@ -423,9 +424,19 @@ prior_groups as not materialized (
 
 ),
 
-{{ identity_common_ctes() }},
+stage_touches as (
 
-components as (
+    select * from {{ stage_touches }}
+
+),
+
+overrides as (
+
+    select * from {{ ref('int_identity_overrides') }}
+
+),
+
+components as materialized (
 
     select
         labels.node_id as group_id,
@@ -441,22 +452,20 @@ components as (
 
 ),
 
-component_members as (
-
-    select
-        prior_groups.node_id,
-        prior_groups.group_id,
-        components.component_id
-
-    from components
-    inner join prior_groups
-        on components.group_id = prior_groups.group_id
-
-),
-
 component_profiles as (
 
-    {{ identity_group_profiles('component_members') }}
+    select distinct on (stage_touches.group_id)
+        stage_touches.group_id,
+        components.component_id,
+        stage_touches.psids,
+        stage_touches.phones,
+        stage_touches.first_names,
+        stage_touches.customer_ids
+
+    from components
+    inner join stage_touches
+        on components.group_id = stage_touches.group_id
+    order by stage_touches.group_id
 
 ),
 
@@ -527,16 +536,23 @@ name_set_conflicts as (
 do_not_link_conflicts as (
 
     select distinct
-        lead_members.component_id,
+        lead_components.component_id,
         1 as conflict_rank
 
-    from do_not_link_overrides
-    inner join component_members as lead_members
-        on do_not_link_overrides.node_id = lead_members.node_id
-    inner join component_members as other_members
+    from overrides
+    inner join prior_groups as lead_groups
+        on overrides.node_id = lead_groups.node_id
+    inner join prior_groups as other_groups
+        on overrides.other_node_id = other_groups.node_id
+    inner join components as lead_components
+        on lead_groups.group_id = lead_components.group_id
+    inner join components as other_components
         on
-            do_not_link_overrides.other_node_id = other_members.node_id
-            and lead_members.component_id = other_members.component_id
+            other_groups.group_id = other_components.group_id
+            and lead_components.component_id = other_components.component_id
+    where
+        overrides.override_type = 'do_not_link'
+        and overrides.override_status = 'applicable'
 
 ),
 

@@ -93,7 +93,7 @@ def machine_facts(server: DevDb) -> dict[str, str]:
         memory = f"{kib / 1024 / 1024:.1f} GiB"
     postgres = server.psql("show server_version").strip()
     settings = server.psql(
-        "select string_agg(name || '=' || setting || coalesce(unit, ''), ', ' order by name)"
+        "select string_agg(name || '=' || current_setting(name), ', ' order by name)"
         " from pg_settings where name in ('shared_buffers', 'work_mem', 'max_wal_size',"
         " 'maintenance_work_mem', 'max_parallel_workers_per_gather')"
     ).strip()

@@ -9,8 +9,10 @@
     backfill-dev demo [--leads N] [--seed S]
     backfill-dev lineage
     backfill-dev crash-test [--leads N] [--kills N] [--terminations N] [--slow-apply S]
+                            [--operation build|rollback]
     backfill-dev live-traffic [--leads N] [--pause S] [--slow-apply S]
     backfill-dev hostile-input
+    backfill-dev race [--rounds N] [--race build+build|build+rollback]
     backfill-dev bench [--sizes 10k,100k,1M] [--seed S] [--pg-version 16] [--per-row-max N]
 
 Commands that talk to PostgreSQL use the standard PG* variables; when PGPORT is not set
@@ -295,6 +297,12 @@ def _crash_test_arguments(parser: argparse.ArgumentParser) -> None:
         default=0.0,
         help="test-only: seconds each apply statement sleeps (a trigger), for small datasets",
     )
+    parser.add_argument(
+        "--operation",
+        choices=("build", "rollback"),
+        default="build",
+        help="what to kill: dbt build, or dbt run-operation rollback_backfill after a run",
+    )
     parser.add_argument("--work-dir", type=Path, default=Path("target/crash-test"))
     parser.add_argument("--keep", action="store_true", help="keep the scratch databases")
     add_app_schema_arguments(parser)
@@ -313,6 +321,7 @@ def _crash_test(args: argparse.Namespace) -> int:
         slow_apply=args.slow_apply,
         app=app_schema(args),
         keep=args.keep,
+        operation=args.operation,
     )
     report = run_crash_test(Server(server_env()), config, out=_print_flushed)
     return 0 if report.held else 2
@@ -371,6 +380,39 @@ def _hostile_input(args: argparse.Namespace) -> int:
     return 0 if report.held else 2
 
 
+# -- race -------------------------------------------------------------------------------------
+def _race_arguments(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--leads", type=int, default=300, help="leads in the dataset")
+    parser.add_argument("--seed", type=int, default=7)
+    parser.add_argument("--rounds", type=int, default=5, help="how many times to run each race")
+    parser.add_argument(
+        "--race",
+        action="append",
+        choices=("build+build", "build+rollback"),
+        help="which race (default: both)",
+    )
+    parser.add_argument("--work-dir", type=Path, default=Path("target/race"))
+    parser.add_argument("--keep", action="store_true", help="keep the scratch databases")
+    add_app_schema_arguments(parser)
+
+
+def _race(args: argparse.Namespace) -> int:
+    from backfill_tools.race import RaceConfig, run_races
+    from backfill_tools.trial import Server
+
+    config = RaceConfig(
+        work_dir=args.work_dir.resolve(),
+        leads=args.leads,
+        seed=args.seed,
+        rounds=args.rounds,
+        races=tuple(args.race or ("build+build", "build+rollback")),
+        app=app_schema(args),
+        keep=args.keep,
+    )
+    results = run_races(Server(server_env()), config, out=_print_flushed)
+    return 0 if all(result.held for result in results) else 2
+
+
 COMMANDS: dict[str, Command] = {
     "demo": Command("the whole backfill on the development database", _demo_arguments, _demo),
     "lineage": Command("the models' lineage as a Mermaid flowchart", _lineage_arguments, _lineage),
@@ -397,6 +439,11 @@ COMMANDS: dict[str, Command] = {
         "app writes while a backfill runs; check nothing is lost or duplicated",
         _live_traffic_arguments,
         _live_traffic,
+    ),
+    "race": Command(
+        "start two writers together (two builds; a build and a rollback); check the result",
+        _race_arguments,
+        _race,
     ),
     "hostile-input": Command(
         "run the build over a corpus of awkward identifiers; print the table",

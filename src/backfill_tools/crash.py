@@ -1,4 +1,4 @@
-"""`backfill-dev crash-test`: kill `dbt build` at many points and check the app's data.
+"""`backfill-dev crash-test`: kill `dbt build` (or the rollback) at many points; check the data.
 
 The harness makes a template database with `--leads` generated leads, then:
 
@@ -13,6 +13,10 @@ The harness makes a template database with `--leads` generated leads, then:
    id masked, see `trial.py`), never anything in between;
 3. runs `dbt build` again and checks it converges to the reference final state (Audit
    excepted: a kill after the commit leaves one more Audit row) with a consistent ledger.
+
+With `operation="rollback"` the template holds one applied run and the command killed (and
+re-run) is `dbt run-operation rollback_backfill`; "apply transaction" then means the
+rollback's transaction, which takes the same backfill lock.
 
 Kill points are spread over the whole run (fractions of its measured length) and over the
 apply transaction (fractions of its measured length after the lock is seen). Where each one
@@ -40,7 +44,9 @@ from backfill_tools.dbtrun import DbtProject
 from backfill_tools.generate import generate
 from backfill_tools.trial import (
     APPLICATION_NAME,
+    APPLY_STAGES,
     PROJECT_SCHEMA,
+    ROLLBACK_STAGES,
     AppState,
     RunSnapshot,
     RunWatcher,
@@ -49,9 +55,12 @@ from backfill_tools.trial import (
     differing_tables,
     ledger_problems,
     project_for,
+    run_done,
 )
 
 MODES = ("sigkill", "terminate", "sigkill+terminate")
+COMMANDS = {"build": ("build",), "rollback": ("run-operation", "rollback_backfill")}
+STAGE_LADDERS = {"build": ("apply", APPLY_STAGES), "rollback": ("rollback", ROLLBACK_STAGES)}
 POLL_SECONDS = 0.005
 
 
@@ -116,6 +125,9 @@ class CrashConfig:
     app: AppSchema = field(default_factory=AppSchema)
     prefix: str = "backfill_crash"
     keep: bool = False
+    # "build": kill `dbt build`; "rollback": kill `dbt run-operation rollback_backfill`
+    # (the template then holds one applied run to roll back)
+    operation: str = "build"
     # the kill points, from the reference run's timing (default: plan_kill_points)
     points: Callable[[Reference], list[KillPoint]] | None = None
 
@@ -135,10 +147,10 @@ class CrashReport:
         stages = Counter(trial.stage for trial in self.trials)
         inside = sum(trial.in_apply for trial in self.trials)
         lines = [
-            f"reference run: {self.reference.run_seconds:.1f} s, apply transaction from"
+            f"reference run: {self.reference.run_seconds:.1f} s, its transaction from"
             f" {self.reference.apply_start:.1f} s for {self.reference.apply_seconds:.2f} s",
             f"kills: {sum(modes.values())} ({', '.join(f'{m} {n}' for m, n in modes.items())}),"
-            f" {inside} inside the apply transaction, {len(stages)} distinct stages",
+            f" {inside} inside its transaction (lock held), {len(stages)} distinct stages",
             f"state after the kill: before {states['before']}, after {states['after']},"
             f" between {states['BETWEEN']}",
             f"next run converged: {sum(t.converged for t in self.trials)}/{len(self.trials)};"
@@ -178,16 +190,11 @@ def install_slow_apply(env: dict[str, str], app: AppSchema, seconds: float) -> N
         f" if current_setting('application_name') = '{APPLICATION_NAME}' then"
         f" perform pg_sleep({float(seconds)}); end if; return null; end $$"
     ]
-    for table, event in (
-        ("Customer", "insert"),
-        ("CustomerAddress", "insert"),
-        ("Lead", "update"),
-        ("Job", "update"),
-        ("Audit", "insert"),
-    ):
+    for table in ("Customer", "CustomerAddress", "Lead", "Job", "Audit"):
         statements.append(
-            f'create trigger crash_test_slow_statement after {event} on {s}."{table}"'
-            f" for each statement execute function {s}.crash_test_slow_statement()"
+            f"create trigger crash_test_slow_statement after insert or update or delete"
+            f' on {s}."{table}" for each statement execute function'
+            f" {s}.crash_test_slow_statement()"
         )
     conn = connect(env)
     with conn.cursor() as cur:
@@ -204,16 +211,22 @@ def make_template(server: Server, config: CrashConfig) -> str:
     config.app.create(conn)
     generate(conn, config.app, config.leads, seed=config.seed)
     conn.close()
+    if config.operation == "rollback":
+        applied = project_for(env, config.app, config.work_dir / "dbt-template").run(
+            "build", check=False
+        )
+        if not run_done("build", applied.output):
+            raise RuntimeError(f"the run on the template failed:\n{applied.output[-3000:]}")
     if config.slow_apply > 0:
         install_slow_apply(env, config.app, config.slow_apply)
     return name
 
 
 # -- one run, watched and maybe killed --------------------------------------------------------
-def _start(project: DbtProject, log: Path) -> subprocess.Popen:
+def _start(project: DbtProject, command: tuple[str, ...], log: Path) -> subprocess.Popen:
     with log.open("w") as out:
         return subprocess.Popen(
-            project.command("build"),
+            project.command(*command),
             cwd=project.project_dir,
             env=project.process_env(),
             stdout=out,
@@ -254,11 +267,18 @@ class RunOutcome:
 
 
 def watched_run(
-    project: DbtProject, env: dict[str, str], app: AppSchema, log: Path, point: KillPoint | None
+    project: DbtProject,
+    env: dict[str, str],
+    app: AppSchema,
+    log: Path,
+    point: KillPoint | None,
+    operation: str = "build",
 ) -> RunOutcome:
-    """Run `dbt build`, polling its backends; kill it at `point` (if given and reached)."""
-    watcher = RunWatcher(env, app.schema)
-    proc = _start(project, log)
+    """Run `dbt build` (or the rollback), polling its backends; kill it at `point` (if
+    given and reached)."""
+    label, ladder = STAGE_LADDERS[operation]
+    watcher = RunWatcher(env, app.schema, label=label, ladder=ladder)
+    proc = _start(project, COMMANDS[operation], log)
     snapshots: list[RunSnapshot] = []
     anchor = 0.0 if point is not None and point.anchor == "start" else None
     killed: RunSnapshot | None = None
@@ -294,13 +314,14 @@ def measure_reference(server: Server, template: str, config: CrashConfig) -> Ref
     env = server.recreate(trial_db, template=template)
     project = project_for(env, config.app, config.work_dir / "dbt")
     before = app_state(env, config.app)
-    outcome = watched_run(project, env, config.app, config.work_dir / "reference.log", None)
+    log = config.work_dir / "reference.log"
+    outcome = watched_run(project, env, config.app, log, None, config.operation)
     snapshots = outcome.snapshots
-    if outcome.returncode != 0:
+    if not run_done(config.operation, log.read_text()):
         raise RuntimeError(f"the reference run failed; see {config.work_dir / 'reference.log'}")
     applying = [snap.elapsed for snap in snapshots if snap.in_apply]
     if not applying:
-        raise RuntimeError("the reference run was never seen inside its apply transaction")
+        raise RuntimeError("the reference run was never seen inside its transaction")
     return Reference(
         before=before,
         after=app_state(env, config.app),
@@ -371,12 +392,13 @@ def run_trial(
     env = server.recreate(f"{config.prefix}_trial", template=template)
     project = project_for(env, config.app, config.work_dir / "dbt")
     log = config.work_dir / f"trial-{number:02d}.log"
-    outcome = watched_run(project, env, config.app, log, point)
+    outcome = watched_run(project, env, config.app, log, point, config.operation)
     killed = outcome.killed
     state, differing = classify(app_state(env, config.app), reference)
     claim_left = _claims_left(env)
-    recovery = project.run("build", check=False)
+    recovery = project.run(*COMMANDS[config.operation], check=False)
     (config.work_dir / f"trial-{number:02d}-next-run.log").write_text(recovery.output)
+    recovery_ok = run_done(config.operation, recovery.output)
     final = app_state(env, config.app)
     converged = final.stable_without_audit() == reference.after.stable_without_audit()
     return TrialResult(
@@ -389,9 +411,9 @@ def run_trial(
         differing=differing,
         claim_left=claim_left,
         lingered=outcome.lingered,
-        recovery_ok=recovery.ok,
+        recovery_ok=recovery_ok,
         converged=converged,
-        problems=ledger_problems(env, config.app) if recovery.ok else ["next run failed"],
+        problems=ledger_problems(env, config.app) if recovery_ok else ["next run failed"],
     )
 
 
@@ -401,14 +423,17 @@ def run_crash_test(
     config.work_dir.mkdir(parents=True, exist_ok=True)
     started = time.monotonic()
     template = make_template(server, config)
-    out(f"template: {config.leads:,} leads (seed {config.seed}), slow_apply={config.slow_apply}s")
+    out(
+        f"template: {config.leads:,} leads (seed {config.seed}), slow_apply={config.slow_apply}s,"
+        f" killing: {' '.join(['dbt', *COMMANDS[config.operation]])}"
+    )
     reference = measure_reference(server, template, config)
     if config.points is not None:
         points = config.points(reference)
     else:
         points = plan_kill_points(reference, config.kills, config.terminations)
     out(
-        f"reference run {reference.run_seconds:.1f} s; apply transaction from"
+        f"reference run {reference.run_seconds:.1f} s; its transaction from"
         f" {reference.apply_start:.1f} s for {reference.apply_seconds:.2f} s;"
         f" {len(points)} kill points"
     )

@@ -34,7 +34,7 @@ from psycopg2.extras import Json
 from backfill_tools.appdb import AppSchema, connect
 from backfill_tools.crash import install_slow_apply, watched_run
 from backfill_tools.generate import generate
-from backfill_tools.trial import PROJECT_SCHEMA, Server, project_for
+from backfill_tools.trial import PROJECT_SCHEMA, Server, project_for, run_done
 
 OPERATIONS = (
     ("insert_lead", 30),
@@ -365,11 +365,12 @@ def run_live_traffic(
     )  # fmt: skip
     writer.start()
     started = time.time()
-    outcome = watched_run(project, env, config.app, config.work_dir / "first-run.log", None)
+    first_log = config.work_dir / "first-run.log"
+    outcome = watched_run(project, env, config.app, first_log, None)
     stop.set()
     writer.join(timeout=120)
     log = _load_log(log_path)
-    first_ok = outcome.returncode == 0
+    first_ok = run_done("build", first_log.read_text())
 
     applying = [snap.elapsed for snap in outcome.snapshots if snap.in_apply]
     offset = log.started - started  # app clock relative to the run's start
@@ -400,8 +401,9 @@ def run_live_traffic(
 
     second = project.run("build", check=False)
     (config.work_dir / "second-run.log").write_text(second.output)
-    figures["second run"] = "ok" if second.ok else "FAILED"
-    if not second.ok:
+    second_ok = run_done("build", second.output)
+    figures["second run"] = "ok" if second_ok else "FAILED"
+    if not second_ok:
         failures.append("the second run failed (see second-run.log)")
     second_figures, second_failures = check_state(conn, config.app, log, after_second_run=True)
     figures.update({f"after run 2: {k}": v for k, v in second_figures.items()})

@@ -8,4 +8,5 @@
     stage='email',
     prior_groups=ref('int_identity_groups_phone'),
     stage_links=ref('int_identity_links_email'),
+    stage_touches=ref('int_identity_touches_email'),
 ) }}

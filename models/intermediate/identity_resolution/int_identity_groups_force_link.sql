@@ -9,4 +9,5 @@
     prior_groups=ref('int_identity_nodes'),
     prior_group_column='initial_group_id',
     stage_links=ref('int_identity_links_force_link'),
+    stage_touches=ref('int_identity_touches_force_link'),
 ) }}

@@ -8,4 +8,5 @@
     stage='phone',
     prior_groups=ref('int_identity_groups_psid'),
     stage_links=ref('int_identity_links_phone'),
+    stage_touches=ref('int_identity_touches_phone'),
 ) }}

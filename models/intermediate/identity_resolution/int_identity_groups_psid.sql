@@ -8,4 +8,5 @@
     stage='psid',
     prior_groups=ref('int_identity_groups_force_link'),
     stage_links=ref('int_identity_links_psid'),
+    stage_touches=ref('int_identity_touches_psid'),
 ) }}

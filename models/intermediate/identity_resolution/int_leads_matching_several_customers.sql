@@ -8,13 +8,14 @@
 
 with
 
-nodes as (
+-- referenced twice: inlined (not materialized), so each join reads the indexed table
+nodes as not materialized (
 
     select * from {{ ref('int_identity_nodes') }}
 
 ),
 
-node_identifiers as (
+node_identifiers as not materialized (
 
     select * from {{ ref('int_node_identifiers') }}
 
@@ -26,33 +27,24 @@ identifier_values as (
 
 ),
 
-usable_identifiers as (
+customer_identifiers as (
 
-    select
-        node_identifiers.node_id,
+    -- the usable values existing customers hold (their own, or their linked leads')
+    select distinct
         node_identifiers.identifier_type,
-        node_identifiers.identifier_value
+        node_identifiers.identifier_value,
+        nodes.customer_id
 
-    from node_identifiers
+    from nodes
+    inner join node_identifiers
+        on nodes.node_id = node_identifiers.node_id
     inner join identifier_values
         on
             node_identifiers.identifier_type = identifier_values.identifier_type
             and node_identifiers.identifier_value = identifier_values.identifier_value
-    where identifier_values.is_usable_for_linking
-
-),
-
-customer_identifiers as (
-
-    select distinct
-        usable_identifiers.identifier_type,
-        usable_identifiers.identifier_value,
-        nodes.customer_id
-
-    from usable_identifiers
-    inner join nodes
-        on usable_identifiers.node_id = nodes.node_id
-    where nodes.customer_id is not null
+    where
+        nodes.customer_id is not null
+        and identifier_values.is_usable_for_linking
 
 ),
 
@@ -62,16 +54,16 @@ unlinked_lead_matches as (
         nodes.node_id,
         nodes.lead_id,
         customer_identifiers.customer_id,
-        usable_identifiers.identifier_type,
-        usable_identifiers.identifier_value
+        customer_identifiers.identifier_type,
+        customer_identifiers.identifier_value
 
-    from nodes
-    inner join usable_identifiers
-        on nodes.node_id = usable_identifiers.node_id
-    inner join customer_identifiers
+    from customer_identifiers
+    inner join node_identifiers
         on
-            usable_identifiers.identifier_type = customer_identifiers.identifier_type
-            and usable_identifiers.identifier_value = customer_identifiers.identifier_value
+            customer_identifiers.identifier_type = node_identifiers.identifier_type
+            and customer_identifiers.identifier_value = node_identifiers.identifier_value
+    inner join nodes
+        on node_identifiers.node_id = nodes.node_id
     where
         nodes.node_type = 'lead'
         and nodes.customer_id is null

@@ -1,8 +1,7 @@
 {#-
-    The link columns of the app's leads, as a view: read live, when a model or test
-    selects from it. stg_app__leads is a table built once per run, before the apply;
-    whatever must see the links as they are now (the validation after the apply, a
-    later `dbt test`, the analyses) reads them here.
+    A live view of each lead's customer link. stg_app__leads is a table (the
+    normalization is computed once per run), so it holds the links as they were when
+    the run started; the checks that run after the apply read the links here.
 -#}
 
 with
