@@ -8,7 +8,7 @@
     {% set customer_id = uuid_argument(operation, 'customer_id', customer_id, usage) %}
     {% set lead_ids = uuid_list_argument(operation, 'lead_ids', lead_ids, usage) %}
     {% set dry_run = boolean_argument(operation, 'dry_run', dry_run) %}
-    {% do require_backfill_relations(operation, ['backfill_ledger', 'manual_overrides', 'stg_app__leads']) %}
+    {% do require_backfill_relations(operation, ['backfill_ledger', 'manual_overrides']) %}
     {% do require_existing_customers(operation, {'customer_id': customer_id}) %}
     {% do require_leads_of_customer(customer_id, lead_ids) %}
 
@@ -96,28 +96,51 @@
 
 
 {% macro split_leads_sql(customer_id, lead_ids) %}
-    {#- SQL select: the leads to split off (as staged: normalized), still on the customer. -#}
+    {#- SQL select: the leads to split off, still on the customer, read live from the app
+        and normalized like staging does (stg_app__leads is a snapshot of the last run).
+        A phone or e-mail the grouping rejects as junk is not used (a role address is). -#}
     select
         lead_id,
-        {{ clean_text('lead_name') }} as lead_name,
-        phone_normalized,
-        email_normalized,
+        lead_name,
+        case
+            when {{ identifier_rejection_reason("'phone'", 'phone_normalized') }} is null
+                then phone_normalized
+        end as phone_normalized,
+        case
+            when coalesce(
+                {{ identifier_rejection_reason("'email'", 'email_normalized') }}, 'email_role_address'
+            ) = 'email_role_address'
+                then email_normalized
+        end as email_normalized,
         address,
-        {{ normalize_address('address') }} as address_normalized,
+        address_normalized,
         latitude,
         longitude,
         created_at
 
-    from {{ ref('stg_app__leads') }}
-    where
-        lead_id in {{ sql_uuid_list(lead_ids) }}
-        and current_customer_id = {{ dbt.string_literal(customer_id) }}::uuid
+    from (
+        select
+            id as lead_id,
+            {{ clean_text('name') }} as lead_name,
+            {{ normalize_phone('phone') }} as phone_normalized,
+            {{ normalize_email('email') }} as email_normalized,
+            {{ clean_text('address') }} as address,
+            {{ normalize_address('address') }} as address_normalized,
+            lat as latitude,
+            lng as longitude,
+            created_at
+
+        from {{ source('app', 'lead') }}
+        where
+            id in {{ sql_uuid_list(lead_ids) }}
+            and customer_id = {{ dbt.string_literal(customer_id) }}::uuid
+    ) as leads
 {% endmacro %}
 
 
 {% macro split_new_customer_sql() %}
-    {#- SQL select from `backfill_split_leads`: the new customer - id from the earliest lead, the most
-        recent non-empty name, phone and e-mail (the backfill's survivorship rule). -#}
+    {#- SQL select from `backfill_split_leads`: the new customer - id from the earliest lead
+        (as the backfill derives ids), the most recent non-empty name, phone and e-mail. -#}
     select
         {{ customer_id_for_group(
             '(array_agg(lead_id order by created_at asc, lead_id asc))[1]'

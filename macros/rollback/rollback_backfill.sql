@@ -14,10 +14,13 @@
     {% endif %}
 
     {% set references = customer_references() %}
+    {#- Fresh statistics: right after a run the ledger's are missing, and the planner
+        would then nest loops over tens of thousands of entries (minutes, not seconds). -#}
+    {% do run_query('analyze ' ~ ref('backfill_ledger')) %}
     {% set context_sql %}
         with
 
-        backfill_rollback_entries as (
+        backfill_rollback_entries as not materialized (
 
             {{ rollback_entries_sql(run_ids) }}
 

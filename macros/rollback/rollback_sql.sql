@@ -22,7 +22,7 @@
         would delete or orphan that data, so the rollback keeps it (force) or stops. -#}
     with
 
-    rollback_customers as (
+    rollback_customers as not materialized (
 
         select
             entries.object_id as customer_id,
@@ -37,7 +37,7 @@
 
     ),
 
-    other_runs_entries as (
+    other_runs_entries as not materialized (
 
         select
             run_id,
@@ -233,6 +233,7 @@
         add the Audit row. -#}
     create temp table backfill_rollback_entries on commit drop as
     {{ rollback_entries_sql(run_ids) }};
+    analyze backfill_rollback_entries;
 
     -- the customers the rollback may delete: nobody may link to them until it commits
     select customers.id
@@ -243,6 +244,7 @@
 
     create temp table backfill_rollback_blockers on commit drop as
     {{ rollback_blockers_sql(run_ids, references) }};
+    analyze backfill_rollback_blockers;
 
     {% if not force %}
         do $backfill_rollback$
@@ -265,6 +267,7 @@
         from backfill_rollback_blockers as blockers
         where blockers.customer_id = entries.customer_id
     );
+    analyze backfill_rollback_actionable;
 
     create temp table backfill_rollback_undone (
         object_type text not null,
