@@ -5,6 +5,7 @@ PYTHON ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
+QUALITY_LEADS ?= 100000
 export DBT_PROFILES_DIR ?= $(CURDIR)
 
 .PHONY: help setup demo test test-fast lint bench bench-quick quality report db-start db-stop db-env clean
@@ -32,9 +33,15 @@ test: setup  ## the whole test suite against real PostgreSQL
 	@$(BIN)/python -m pytest $(PYTEST_ARGS)
 
 lint: setup  ## sqlfluff + ruff
-	@$(BIN)/sqlfluff lint models macros data-tests analyses
+	@$(BIN)/sqlfluff lint models $(wildcard data-tests analyses)
 	@$(BIN)/ruff check src tests
 	@$(BIN)/ruff format --check src tests
+
+quality: setup  ## precision/recall of the one-pass and the staged grouping (QUALITY_LEADS=100000)
+	@$(BIN)/backfill-dev quality --leads $(QUALITY_LEADS)
+
+report: setup  ## the identity review report of the last dry run, in reports/
+	@$(BIN)/backfill-dev report
 
 bench: setup  ## benchmark 10k, 100k, 1M leads (BENCH_ARGS='--sizes 10k' to choose)
 	@$(BIN)/backfill-dev bench $(BENCH_ARGS)

@@ -46,27 +46,51 @@ class AppDatabase:
     def next_time(self) -> datetime:
         return EPOCH + timedelta(hours=next(self._clock))
 
-    def add_customer(self, name: str | None = None, phone: str | None = None,
-                     email: str | None = None, id: str | None = None) -> str:
+    def add_customer(
+        self,
+        name: str | None = None,
+        phone: str | None = None,
+        email: str | None = None,
+        id: str | None = None,
+    ) -> str:
         customer_id = id or str(uuid.uuid4())
         self.execute(
-            f"insert into {self.table('Customer')} (id, name, phone, email) values (%s, %s, %s, %s)",
+            f"insert into {self.table('Customer')} (id, name, phone, email)"
+            " values (%s, %s, %s, %s)",
             (customer_id, name, phone, email),
         )
         return customer_id
 
-    def add_lead(self, *, psid: str | None = None, phone: str | None = None,
-                 email: str | None = None, name: str | None = None,
-                 address: str | None = None, customer_id: str | None = None,
-                 id: str | None = None, created_at: datetime | None = None) -> str:
+    def add_lead(
+        self,
+        *,
+        psid: str | None = None,
+        phone: str | None = None,
+        email: str | None = None,
+        name: str | None = None,
+        address: str | None = None,
+        customer_id: str | None = None,
+        id: str | None = None,
+        created_at: datetime | None = None,
+    ) -> str:
         lead_id = id or str(uuid.uuid4())
         channel = "messenger" if psid else "sms"
         self.execute(
-            f"insert into {self.table('Lead')} (id, channel, name, \"{self.schema.psid_column}\","
+            f'insert into {self.table("Lead")} (id, channel, name, "{self.schema.psid_column}",'
             " phone, email, address, customer_id, created_at, updated_at)"
             " values (%s, %s, %s, %s, %s, %s, %s, %s, %s, %s)",
-            (lead_id, channel, name, psid, phone, email, address, customer_id,
-             created_at or self.next_time(), created_at or self.next_time()),
+            (
+                lead_id,
+                channel,
+                name,
+                psid,
+                phone,
+                email,
+                address,
+                customer_id,
+                created_at or self.next_time(),
+                created_at or self.next_time(),
+            ),
         )
         return lead_id
 
@@ -79,7 +103,9 @@ class AppDatabase:
         return job_id
 
     def lead_customer(self, lead_id: str) -> str | None:
-        value = self.scalar(f"select customer_id from {self.table('Lead')} where id = %s", (lead_id,))
+        value = self.scalar(
+            f"select customer_id from {self.table('Lead')} where id = %s", (lead_id,)
+        )
         return str(value) if value else None
 
     def job_customer(self, job_id: str) -> str | None:

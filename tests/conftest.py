@@ -7,18 +7,22 @@ import uuid
 from collections.abc import Iterator
 from pathlib import Path
 
-import psycopg2
 import pytest
 
 from backfill_tools.appdb import AppSchema, connect
 from backfill_tools.dbtrun import DbtProject
-from backfill_tools.devdb import DevDb, free_port
+from backfill_tools.devdb import DevDb, ExternalServer, free_port
 from tests.appdata import AppDatabase
 
 
 @pytest.fixture(scope="session")
-def pg_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[DevDb]:
-    """The server every test uses: embedded 16 by default, BACKFILL_TEST_PG_VERSION to choose."""
+def pg_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[DevDb | ExternalServer]:
+    """The server every test uses: embedded 16 by default, BACKFILL_TEST_PG_VERSION to choose
+    15, 16 or 18; BACKFILL_TESTS_USE_PGHOST=1 to use the server of the PG* variables instead
+    (each test creates and drops its own database there)."""
+    if os.environ.get("BACKFILL_TESTS_USE_PGHOST") == "1":
+        yield ExternalServer.from_environment()
+        return
     version = int(os.environ.get("BACKFILL_TEST_PG_VERSION", "16"))
     server = DevDb(
         data_dir=tmp_path_factory.mktemp("pg") / f"pg{version}", port=free_port(), version=version
@@ -34,7 +38,7 @@ def app_schema() -> AppSchema:
 
 
 @pytest.fixture
-def app_db(pg_server: DevDb, app_schema: AppSchema) -> Iterator[AppDatabase]:
+def app_db(pg_server: DevDb | ExternalServer, app_schema: AppSchema) -> Iterator[AppDatabase]:
     """A new database holding the app's (empty) tables."""
     name = f"t_{uuid.uuid4().hex[:12]}"
     pg_server.create_database(name)
@@ -44,15 +48,7 @@ def app_db(pg_server: DevDb, app_schema: AppSchema) -> Iterator[AppDatabase]:
     database = AppDatabase(conn=conn, env=env, schema=app_schema)
     yield database
     conn.close()
-    admin = psycopg2.connect(**{**_kwargs(env), "dbname": "postgres"})
-    admin.autocommit = True
-    with admin.cursor() as cur:
-        cur.execute(f'drop database if exists "{name}" with (force)')
-    admin.close()
-
-
-def _kwargs(env: dict[str, str]) -> dict[str, str]:
-    return {"host": env["PGHOST"], "port": env["PGPORT"], "user": env["PGUSER"]}
+    pg_server.drop_database(name)
 
 
 @pytest.fixture

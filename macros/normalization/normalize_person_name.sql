@@ -1,3 +1,21 @@
 {% macro normalize_person_name(column) -%}
-    nullif(lower(split_part({{ clean_text(column) }}, ' ', 1)), '')
+    (
+        select case when length(first_word.value) >= 2 then first_word.value end
+        from (
+            select
+                regexp_replace(
+                    split_part(
+                        regexp_replace(
+                            lower({{ clean_text(column) }}), '^((mr|mrs|ms|miss|mx|dr)\.?\s+)+', ''
+                        ),
+                        ' ',
+                        1
+                    ),
+                    '[[:digit:][:punct:]]+',
+                    '',
+                    'g'
+                ) as value
+            limit all
+        ) as first_word
+    )
 {%- endmacro %}

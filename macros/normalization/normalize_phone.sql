@@ -1,36 +1,65 @@
 {% macro normalize_phone(column) -%}
-    {#- Each step runs once per row: the `limit 1` (each step is one row anyway) keeps
-        PostgreSQL from pulling a step up into the expressions that use it, which would
-        repeat its regular expressions at every use (PostgreSQL does not share common
-        sub-expressions; measured at 1M leads: 60 s before, 12 s after). -#}
+    {#- Each step is a subquery fenced with `limit all`: PostgreSQL then computes it once
+        per row instead of pasting the expression into every place that uses it
+        (three times faster on a million leads). -#}
     (
         select
             case
-                -- an international number: kept whole, never cut to 10 digits
-                when parts.has_international_prefix and left(parts.digits, 1) <> '1'
-                    then case when length(parts.digits) between 8 and 15 then '+' || parts.digits end
+                -- an international number: kept whole, never cut to 10 digits; Mexico's
+                -- former mobile prefix (+52 1 55 ...) is dropped, as Mexico did in 2019
+                when parts.has_international_prefix and parts.digits ~ '^521[0-9]{10}$'
+                    then '+52' || substr(parts.digits, 4)
+                when parts.has_international_prefix and parts.digits !~ '^1'
+                    and length(parts.digits) between 8 and 15
+                    then '+' || parts.digits
+                when parts.has_international_prefix and parts.digits !~ '^1'
+                    then null
                 -- a North American number as its 10-digit national number
-                when length(parts.digits) = 11 and left(parts.digits, 1) = '1'
-                    then substr(parts.digits, 2)
-                when length(parts.digits) = 10 then parts.digits
+                when parts.digits ~ '^1[0-9]{10}$' then substr(parts.digits, 2)
+                when parts.digits ~ '^[0-9]{10}$' then parts.digits
             end
         from (
             select
-                stripped.value ~ '^(\+|011)' as has_international_prefix,
-                regexp_replace(
-                    regexp_replace(stripped.value, '^011', ''), '[^0-9]', '', 'g'
-                ) as digits
+                prefixed.has_international_prefix,
+                case
+                    when prefixed.has_international_prefix
+                        then regexp_replace(regexp_replace(prefixed.value, '^(\+|00|011)', ''), '[^0-9]', '', 'g')
+                    else regexp_replace(prefixed.value, '[^0-9]', '', 'g')
+                end as digits
             from (
                 select
-                    regexp_replace(
-                        translate({{ clean_text(column) }}, '０１２３４５６７８９＋', '0123456789+'),
-                        '\s*[,;]?\s*(ext(ension)?\.?|x|#)\s*[0-9]{1,6}\s*$',
-                        '',
-                        'i'
-                    ) as value
-                limit 1
-            ) as stripped
-            limit 1
+                    stripped.value,
+                    -- 00 is the international prefix of most of the world; 10 digits
+                    -- starting with 00 are a (junk) North American number instead
+                    stripped.value ~ '^(\+|011)'
+                    or (
+                        stripped.value ~ '^00[1-9]'
+                        and length(regexp_replace(stripped.value, '[^0-9]', '', 'g')) > 10
+                    ) as has_international_prefix
+                from (
+                    select
+                        -- the extension goes, and so does a national trunk prefix written
+                        -- "(0)" after the country code (+44 (0)20 ...)
+                        regexp_replace(
+                            regexp_replace(
+                                translate(
+                                    {{ clean_text(column) }},
+                                    {{ phone_digit_forms() }},
+                                    {{ phone_digit_forms_as_ascii() }}
+                                ),
+                                '\s*[,;]?\s*(ext(ension)?\.?|x|#)\s*[0-9]{1,6}\s*$',
+                                '',
+                                'i'
+                            ),
+                            '\(0\)',
+                            '',
+                            'g'
+                        ) as value
+                    limit all
+                ) as stripped
+                limit all
+            ) as prefixed
+            limit all
         ) as parts
     )
 {%- endmacro %}

@@ -1,37 +1,30 @@
 {#-
-    One-pass priority grouping, as the original script did it: each lead's group is
-    its strongest identifier (PSID, then phone, then e-mail, else the lead itself).
-    Downstream models rely only on the columns of `final`, so this model can be
-    replaced by a better grouping without touching them.
+    One row per lead: the customer group it belongs to. Downstream models use only
+    these columns. The grouping is the staged, transitive identity resolution
+    (models/intermediate/identity_resolution/); var grouping_strategy: priority
+    swaps in the original one-pass grouping, only to compare the two.
 -#}
+{{ config(indexes=[
+    {'columns': ['lead_id'], 'unique': true},
+    {'columns': ['group_key']},
+]) }}
+
+{%- set strategy = var('grouping_strategy') %}
+{%- if strategy not in ('resolved', 'priority') %}
+    {{ exceptions.raise_compiler_error(
+        "var grouping_strategy must be 'resolved' (the default) or 'priority', not '" ~ strategy ~ "'"
+    ) }}
+{%- endif %}
 
 with
 
-leads as (
+lead_groups as (
 
-    select * from {{ ref('stg_app__leads') }}
-
-),
-
-keyed as (
-
-    select
-        lead_id,
-        created_at,
-        case
-            when psid is not null then 'psid'
-            when phone_normalized is not null then 'phone'
-            when email_normalized is not null then 'email'
-            else 'individual'
-        end as group_type,
-        case
-            when psid is not null then 'psid:' || psid
-            when phone_normalized is not null then 'phone:' || phone_normalized
-            when email_normalized is not null then 'email:' || email_normalized
-            else 'individual:' || lead_id::text
-        end as group_key
-
-    from leads
+    {% if strategy == 'priority' %}
+    select * from {{ ref('int_leads_grouped_by_priority') }}
+    {% else %}
+    select * from {{ ref('int_leads_grouped_by_identity') }}
+    {% endif %}
 
 ),
 
@@ -41,12 +34,11 @@ final as (
         lead_id,
         group_key,
         group_type,
-        group_type as matched_on,
-        first_value(lead_id) over (
-            partition by group_key order by created_at asc, lead_id asc
-        ) as group_anchor_lead_id
+        matched_on,
+        group_anchor_lead_id,
+        candidate_customer_ids
 
-    from keyed
+    from lead_groups
 
 )
 

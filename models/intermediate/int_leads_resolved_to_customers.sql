@@ -23,6 +23,12 @@ customer_groups as (
 
 ),
 
+identifier_values as (
+
+    select * from {{ ref('int_identifier_values_screened') }}
+
+),
+
 final as (
 
     select
@@ -40,6 +46,11 @@ final as (
             when customer_groups.customer_resolution = 'new' then 'link_to_new_customer'
             else 'not_linked_ambiguous'
         end as lead_action,
+        case when phone_values.is_usable_as_attribute then leads.phone_normalized end
+            as contact_phone,
+        case when email_values.is_usable_as_attribute then leads.email_normalized end
+            as contact_email,
+        coalesce(email_values.rejection_reason = 'email_role_address', false) as is_role_email,
         leads.created_at
 
     from leads
@@ -47,6 +58,14 @@ final as (
         on leads.lead_id = lead_groups.lead_id
     inner join customer_groups
         on lead_groups.group_key = customer_groups.group_key
+    left join identifier_values as phone_values
+        on
+            phone_values.identifier_type = 'phone'
+            and leads.phone_normalized = phone_values.identifier_value
+    left join identifier_values as email_values
+        on
+            email_values.identifier_type = 'email'
+            and leads.email_normalized = email_values.identifier_value
 
 )
 

@@ -48,8 +48,9 @@ group_leads as (
         receiving_customers.customer_id,
         leads.lead_id,
         {{ clean_text('leads.lead_name') }} as lead_name,
-        leads.phone_normalized,
-        leads.email_normalized,
+        resolved_leads.contact_phone,
+        resolved_leads.contact_email,
+        resolved_leads.is_role_email,
         leads.created_at
 
     from receiving_customers
@@ -63,13 +64,17 @@ group_leads as (
 
 survivors as (
 
-    -- most recent non-empty value of each field wins
+    -- survivorship: the most recent non-empty name; the most recent phone that is
+    -- not junk; the most recent e-mail that is not junk, a personal address
+    -- preferred to a role address (info@...)
     select
         customer_id,
         count(*) as group_lead_count,
         {{ most_recent_value('lead_name') }} as customer_name,
-        {{ most_recent_value('phone_normalized') }} as phone,
-        {{ most_recent_value('email_normalized') }} as email
+        {{ most_recent_value('contact_phone') }} as phone,
+        {{ most_recent_value(
+            'contact_email', 'is_role_email asc, created_at desc, lead_id desc'
+        ) }} as email
 
     from group_leads
     group by customer_id
@@ -93,7 +98,8 @@ final as (
             when receiving_customers.is_new_customer then jsonb_build_object(
                     'groupType', receiving_customers.group_type,
                     'groupKey', receiving_customers.group_key,
-                    'matchedOn', receiving_customers.matched_on,
+                    'matchedOn', to_jsonb(receiving_customers.matched_on),
+                    'groupingStrategy', {{ dbt.string_literal(var('grouping_strategy')) }},
                     'leadCount', survivors.group_lead_count,
                     'multipleLeads', survivors.group_lead_count > 1,
                     'createdBy', {{ dbt.string_literal(var('created_by')) }}

@@ -4,8 +4,15 @@
     backfill-dev schema create|drop [--schema S] [--psid-column C] [--no-customer-fks]
     backfill-dev generate --leads N [--seed S] [--reset] [--schema S] [--psid-column C]
     backfill-dev score [--schema S] [--psid-column C]
+    backfill-dev quality [--leads N] [--seed S] [--keep]
+    backfill-dev report [--out DIR] [--schema S]
     backfill-dev demo [--leads N] [--seed S]
     backfill-dev lineage
+    backfill-dev crash-test [--leads N] [--kills N] [--terminations N] [--slow-apply S]
+                            [--operation build|rollback]
+    backfill-dev live-traffic [--leads N] [--pause S] [--slow-apply S]
+    backfill-dev hostile-input
+    backfill-dev race [--rounds N] [--race build+build|build+rollback]
     backfill-dev bench [--sizes 10k,100k,1M] [--seed S] [--pg-version 16] [--per-row-max N]
 
 Commands that talk to PostgreSQL use the standard PG* variables; when PGPORT is not set
@@ -233,6 +240,191 @@ def _lineage(args: argparse.Namespace) -> int:
     return 0
 
 
+def _server_env() -> dict[str, str]:
+    """The PG* variables of the server to use: the environment's, else the development
+    server's (started if needed)."""
+    if os.environ.get("PGPORT"):
+        keys = ("PGHOST", "PGPORT", "PGUSER", "PGPASSWORD", "PGDATABASE")
+        return {key: os.environ[key] for key in keys if key in os.environ}
+    return default_devdb(project_dir()).start().libpq_env()
+
+
+def _quality_arguments(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--leads", type=int, default=100_000, help="how many leads to generate")
+    parser.add_argument("--seed", type=int, default=7, help="seed of the generator")
+    parser.add_argument(
+        "--keep", action="store_true", help="keep the scratch databases (backfill_quality_*)"
+    )
+
+
+def _quality(args: argparse.Namespace) -> int:
+    from backfill_tools.quality import run_quality
+
+    return run_quality(_server_env(), leads=args.leads, seed=args.seed, keep=args.keep)
+
+
+def _report_arguments(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument(
+        "--out", type=Path, default=Path("reports"), help="folder of the report (default reports/)"
+    )
+    parser.add_argument(
+        "--schema",
+        default=os.environ.get("BACKFILL_SCHEMA", "customer_backfill"),
+        help="the project's schema (default $BACKFILL_SCHEMA or customer_backfill)",
+    )
+
+
+def _report(args: argparse.Namespace) -> int:
+    from backfill_tools.report import write_report
+
+    with connect() as conn:
+        written = write_report(conn, args.schema, args.out)
+    for path in written:
+        print(path)
+    return 0
+
+
+# -- crash-test -------------------------------------------------------------------------------
+def server_env() -> dict[str, str]:
+    """The server of the PG* variables, else the development server (no database chosen)."""
+    if os.environ.get("PGPORT"):
+        return {key: value for key, value in os.environ.items() if key.startswith("PG")}
+    return default_devdb(project_dir()).libpq_env()
+
+
+def _print_flushed(line: str) -> None:
+    print(line, flush=True)
+
+
+def _crash_test_arguments(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--leads", type=int, default=30_000, help="leads in the dataset")
+    parser.add_argument("--seed", type=int, default=7)
+    parser.add_argument("--kills", type=int, default=21, help="SIGKILLs of `dbt build`")
+    parser.add_argument(
+        "--terminations", type=int, default=3, help="pg_terminate_backend of the apply's backend"
+    )
+    parser.add_argument(
+        "--slow-apply",
+        type=float,
+        default=0.0,
+        help="test-only: seconds each apply statement sleeps (a trigger), for small datasets",
+    )
+    parser.add_argument(
+        "--operation",
+        choices=("build", "rollback"),
+        default="build",
+        help="what to kill: dbt build, or dbt run-operation rollback_backfill after a run",
+    )
+    parser.add_argument("--work-dir", type=Path, default=Path("target/crash-test"))
+    parser.add_argument("--keep", action="store_true", help="keep the scratch databases")
+    add_app_schema_arguments(parser)
+
+
+def _crash_test(args: argparse.Namespace) -> int:
+    from backfill_tools.crash import CrashConfig, run_crash_test
+    from backfill_tools.trial import Server
+
+    config = CrashConfig(
+        work_dir=args.work_dir.resolve(),
+        leads=args.leads,
+        seed=args.seed,
+        kills=args.kills,
+        terminations=args.terminations,
+        slow_apply=args.slow_apply,
+        app=app_schema(args),
+        keep=args.keep,
+        operation=args.operation,
+    )
+    report = run_crash_test(Server(server_env()), config, out=_print_flushed)
+    return 0 if report.held else 2
+
+
+# -- live-traffic -----------------------------------------------------------------------------
+def _live_traffic_arguments(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--leads", type=int, default=30_000, help="leads in the dataset")
+    parser.add_argument("--seed", type=int, default=7)
+    parser.add_argument(
+        "--pause", type=float, default=0.01, help="seconds between the app's transactions"
+    )
+    parser.add_argument("--max-seconds", type=float, default=900.0, help="the app's time bound")
+    parser.add_argument(
+        "--slow-apply", type=float, default=0.0, help="test-only: see crash-test --slow-apply"
+    )
+    parser.add_argument("--work-dir", type=Path, default=Path("target/live-traffic"))
+    parser.add_argument("--keep", action="store_true", help="keep the scratch database")
+    add_app_schema_arguments(parser)
+
+
+def _live_traffic(args: argparse.Namespace) -> int:
+    from backfill_tools.traffic import TrafficConfig, run_live_traffic
+    from backfill_tools.trial import Server
+
+    config = TrafficConfig(
+        work_dir=args.work_dir.resolve(),
+        leads=args.leads,
+        seed=args.seed,
+        pause=args.pause,
+        max_seconds=args.max_seconds,
+        slow_apply=args.slow_apply,
+        app=app_schema(args),
+        keep=args.keep,
+    )
+    report = run_live_traffic(
+        Server(server_env()), config, out=lambda line: print(line, flush=True)
+    )
+    return 0 if report.held else 2
+
+
+# -- hostile-input ----------------------------------------------------------------------------
+def _hostile_input_arguments(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--work-dir", type=Path, default=Path("target/hostile-input"))
+    parser.add_argument("--keep", action="store_true", help="keep the scratch database")
+    add_app_schema_arguments(parser)
+
+
+def _hostile_input(args: argparse.Namespace) -> int:
+    from backfill_tools.hostile import run_hostile_input
+    from backfill_tools.trial import Server
+
+    report = run_hostile_input(
+        Server(server_env()), args.work_dir.resolve(), app_schema(args), keep=args.keep
+    )
+    return 0 if report.held else 2
+
+
+# -- race -------------------------------------------------------------------------------------
+def _race_arguments(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--leads", type=int, default=300, help="leads in the dataset")
+    parser.add_argument("--seed", type=int, default=7)
+    parser.add_argument("--rounds", type=int, default=5, help="how many times to run each race")
+    parser.add_argument(
+        "--race",
+        action="append",
+        choices=("build+build", "build+rollback"),
+        help="which race (default: both)",
+    )
+    parser.add_argument("--work-dir", type=Path, default=Path("target/race"))
+    parser.add_argument("--keep", action="store_true", help="keep the scratch databases")
+    add_app_schema_arguments(parser)
+
+
+def _race(args: argparse.Namespace) -> int:
+    from backfill_tools.race import RaceConfig, run_races
+    from backfill_tools.trial import Server
+
+    config = RaceConfig(
+        work_dir=args.work_dir.resolve(),
+        leads=args.leads,
+        seed=args.seed,
+        rounds=args.rounds,
+        races=tuple(args.race or ("build+build", "build+rollback")),
+        app=app_schema(args),
+        keep=args.keep,
+    )
+    results = run_races(Server(server_env()), config, out=_print_flushed)
+    return 0 if all(result.held for result in results) else 2
+
+
 COMMANDS: dict[str, Command] = {
     "demo": Command("the whole backfill on the development database", _demo_arguments, _demo),
     "lineage": Command("the models' lineage as a Mermaid flowchart", _lineage_arguments, _lineage),
@@ -240,6 +432,36 @@ COMMANDS: dict[str, Command] = {
     "schema": Command("create/drop the app tables", _schema_arguments, _schema),
     "generate": Command("fill the app tables with labeled data", _generate_arguments, _generate),
     "score": Command("score Lead.customer_id against the truth", _score_arguments, _score),
+    "quality": Command(
+        "precision/recall of the one-pass and the staged grouping on labeled data",
+        _quality_arguments,
+        _quality,
+    ),
+    "report": Command(
+        "the identity review report of the last dry run (reports/identity-review.md, .html)",
+        _report_arguments,
+        _report,
+    ),
+    "crash-test": Command(
+        "kill dbt build at many points; check all-or-nothing and convergence",
+        _crash_test_arguments,
+        _crash_test,
+    ),
+    "live-traffic": Command(
+        "app writes while a backfill runs; check nothing is lost or duplicated",
+        _live_traffic_arguments,
+        _live_traffic,
+    ),
+    "race": Command(
+        "start two writers together (two builds; a build and a rollback); check the result",
+        _race_arguments,
+        _race,
+    ),
+    "hostile-input": Command(
+        "run the build over a corpus of awkward identifiers; print the table",
+        _hostile_input_arguments,
+        _hostile_input,
+    ),
     "bench": Command(
         "time the project against the per-row script and the SQL floor", _bench_arguments, _bench
     ),

@@ -7,6 +7,7 @@ root: the dry run, the real run and the tests, and says where to look.
 
 from __future__ import annotations
 
+import dataclasses
 import os
 import subprocess
 import sys
@@ -14,7 +15,7 @@ import time
 
 from backfill_tools.appdb import AppSchema, connect
 from backfill_tools.dbtrun import PROJECT_DIR, dbt_executable
-from backfill_tools.devdb import default_devdb
+from backfill_tools.devdb import ExternalServer, default_devdb
 from backfill_tools.generate import generate
 
 DEMO_COMMANDS: list[list[str]] = [
@@ -52,11 +53,23 @@ def run_dbt(args: list[str], env: dict[str, str]) -> float:
     return seconds
 
 
+DEMO_DATABASE_ON_YOUR_SERVER = "customer_backfill_demo"
+
+
 def run_demo(leads: int = 5000, seed: int = 7) -> None:
-    db = default_devdb(PROJECT_DIR)
-    _banner(f"starting the embedded PostgreSQL {db.version} on 127.0.0.1:{db.port}")
-    db.start()
-    libpq = db.libpq_env()
+    if os.environ.get("PGHOST"):
+        server = ExternalServer.from_environment()
+        _banner(
+            f"using the PostgreSQL of PGHOST={server.env['PGHOST']}: creating (or reusing) its"
+            f" database {DEMO_DATABASE_ON_YOUR_SERVER}; no other database is touched"
+        )
+        server.create_database(DEMO_DATABASE_ON_YOUR_SERVER)
+        libpq = server.libpq_env(DEMO_DATABASE_ON_YOUR_SERVER)
+    else:
+        db = default_devdb(PROJECT_DIR)
+        _banner(f"starting the embedded PostgreSQL {db.version} on 127.0.0.1:{db.port}")
+        db.start()
+        libpq = db.libpq_env()
     env = {**os.environ, **libpq, "DBT_PROFILES_DIR": str(PROJECT_DIR)}
     project_schema = env.get("BACKFILL_SCHEMA", "customer_backfill")
 
@@ -65,7 +78,12 @@ def run_demo(leads: int = 5000, seed: int = 7) -> None:
     conn = connect(libpq)
     summary = generate(conn, AppSchema(), leads=leads, seed=seed, progress=True, reset=True)
     conn.close()
-    print(summary)
+    for name, value in dataclasses.asdict(summary).items():
+        print(
+            f"   {name.replace('_', ' '):<24} {value:,.1f}"
+            if isinstance(value, float)
+            else f"   {name.replace('_', ' '):<24} {value:,}"
+        )
 
     timings = {" ".join(args): run_dbt(args, env) for args in DEMO_COMMANDS}
 

@@ -24,13 +24,16 @@ def mermaid(manifest_path: Path = PROJECT_DIR / "target" / "manifest.json") -> s
     manifest = json.loads(manifest_path.read_text())
     nodes = {**manifest["nodes"], **manifest["sources"]}
     shown = {key: node for key, node in nodes.items() if node["resource_type"] in SHOWN}
+    ids = {key: _label(node).replace(".", "_") for key, node in shown.items()}
     lines = ["flowchart LR"]
-    for key in sorted(shown):
+    for key in sorted(shown, key=ids.__getitem__):
         node = shown[key]
         shape = ("[(", ")]") if node["resource_type"] in ("source", "seed") else ("[", "]")
-        lines.append(f"    {key.replace('.', '_')}{shape[0]}{_label(node)}{shape[1]}")
-    for key in sorted(shown):
-        for parent in sorted(set(shown[key].get("depends_on", {}).get("nodes", []))):
-            if parent in shown:
-                lines.append(f"    {parent.replace('.', '_')} --> {key.replace('.', '_')}")
-    return "\n".join(lines)
+        lines.append(f"    {ids[key]}{shape[0]}{_label(node)}{shape[1]}")
+    edges = {
+        f"    {ids[parent]} --> {ids[key]}"
+        for key in shown
+        for parent in shown[key].get("depends_on", {}).get("nodes", [])
+        if parent in shown
+    }
+    return "\n".join([*lines, *sorted(edges)])

@@ -14,6 +14,7 @@ renamed as (
 
         -- strings
         name as customer_name,
+        {{ normalize_person_name('name') }} as first_name_normalized,
         phone as phone_raw,
         {{ normalize_phone('phone') }} as phone_normalized,
         email as email_raw,

@@ -1,0 +1,117 @@
+{#-
+    Design document, data-quality check 3 (duplicate contacts): no two customers
+    the backfill created share a normalized phone - such a pair is one person split
+    in two by the grouping. A pair kept apart on purpose is accepted: a do_not_link
+    override (split_customer records them) between a lead of each, or a phone the
+    grouping refused to link by (a household phone, one shared by two PSIDs, ...:
+    identity_refusals says why). Fails with one row per shared phone.
+-#}
+-- depends_on: {{ ref('backfill_runs') }}
+
+with
+
+customers as (
+
+    select * from {{ ref('customers_after_backfill') }}
+
+),
+
+leads as (
+
+    select * from {{ ref('leads_after_backfill') }}
+
+),
+
+manual_overrides as (
+
+    select * from {{ ref('manual_overrides') }}
+
+),
+
+identity_refusals as (
+
+    select * from {{ ref('identity_refusals') }}
+
+),
+
+phones_refused_for_linking as (
+
+    select distinct identifier_value as phone_normalized
+    from identity_refusals
+    where identifier_type = 'phone'
+
+),
+
+backfill_customers as (
+
+    select
+        customer_id,
+        phone_normalized
+
+    from customers
+    where
+        is_backfill_created
+        and phone_normalized is not null
+
+),
+
+customer_pairs_sharing_a_phone as (
+
+    select
+        first_customers.phone_normalized,
+        first_customers.customer_id,
+        second_customers.customer_id as other_customer_id
+
+    from backfill_customers as first_customers
+    inner join backfill_customers as second_customers
+        on
+            first_customers.phone_normalized = second_customers.phone_normalized
+            and first_customers.customer_id < second_customers.customer_id
+    left join phones_refused_for_linking
+        on first_customers.phone_normalized = phones_refused_for_linking.phone_normalized
+    where phones_refused_for_linking.phone_normalized is null
+
+),
+
+customer_pairs_kept_apart as (
+
+    select distinct
+        least(first_leads.customer_id, second_leads.customer_id) as customer_id,
+        greatest(first_leads.customer_id, second_leads.customer_id) as other_customer_id
+
+    from manual_overrides
+    inner join leads as first_leads
+        on manual_overrides.lead_id = first_leads.lead_id
+    inner join leads as second_leads
+        on manual_overrides.other_lead_id = second_leads.lead_id
+    where manual_overrides.override_type = 'do_not_link'
+
+),
+
+unexplained_pairs as (
+
+    select customer_pairs_sharing_a_phone.*
+
+    from customer_pairs_sharing_a_phone
+    left join customer_pairs_kept_apart
+        on
+            customer_pairs_sharing_a_phone.customer_id = customer_pairs_kept_apart.customer_id
+            and customer_pairs_sharing_a_phone.other_customer_id = customer_pairs_kept_apart.other_customer_id
+    where customer_pairs_kept_apart.customer_id is null
+
+),
+
+final as (
+
+    select
+        phone_normalized,
+        count(*) as customer_pair_count,
+        array_agg(customer_id::text || ' / ' || other_customer_id::text order by customer_id, other_customer_id)
+            as customer_pairs
+
+    from unexplained_pairs
+    group by phone_normalized
+
+)
+
+select * from final

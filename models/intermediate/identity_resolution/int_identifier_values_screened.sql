@@ -1,0 +1,188 @@
+{#-
+    Junk rejection, before any matching: each distinct identifier value, how many
+    leads carry it, and whether it may link leads. A value is rejected by a
+    built-in pattern (macro identifier_rejection_reason), by the
+    `identifier_blocklist` seed, or because more leads carry it than the cap
+    (var identity_max_leads_per_value): a suspected placeholder.
+-#}
+{{ config(
+    indexes=[{'columns': ['identifier_type', 'identifier_value'], 'unique': true}],
+    post_hook=["analyze {{ this }}"],
+) }}
+
+
+with
+
+node_identifiers as (
+
+    select * from {{ ref('int_node_identifiers') }}
+
+),
+
+nodes as (
+
+    select * from {{ ref('int_identity_nodes') }}
+
+),
+
+blocklist as (
+
+    select * from {{ ref('identifier_blocklist') }}
+
+),
+
+value_counts as (
+
+    select
+        node_identifiers.identifier_type,
+        node_identifiers.identifier_value,
+        count(*) filter (where nodes.node_type = 'lead') as lead_count,
+        count(*) filter (where nodes.node_type = 'customer') as customer_count
+
+    from node_identifiers
+    inner join nodes
+        on node_identifiers.node_id = nodes.node_id
+    group by 1, 2
+
+),
+
+blocklist_normalized as (
+
+    select
+        lower(btrim(blocklist.identifier_type)) as identifier_type,
+        lower(btrim(blocklist.match_kind)) as match_kind,
+        case lower(btrim(blocklist.identifier_type))
+            when 'phone' then {{ normalize_phone('blocklist.pattern') }}
+            when 'email' then {{ normalize_email('blocklist.pattern') }}
+            else {{ normalize_psid('blocklist.pattern') }}
+        end as normalized_value,
+        btrim(blocklist.pattern) as pattern,
+        coalesce(nullif(btrim(blocklist.reason), ''), 'listed in identifier_blocklist') as reason
+
+    from blocklist
+    where blocklist.pattern is not null
+
+),
+
+blocklist_matches as (
+
+    -- exact values (written as users see them, normalized like the leads'), e-mail
+    -- domains and local parts: equality joins; regular expressions: tested one by one
+    select
+        value_counts.identifier_type,
+        value_counts.identifier_value,
+        blocklist_normalized.reason
+
+    from value_counts
+    inner join blocklist_normalized
+        on
+            value_counts.identifier_type = blocklist_normalized.identifier_type
+            and value_counts.identifier_value = blocklist_normalized.normalized_value
+    where blocklist_normalized.match_kind = 'value'
+
+    union all
+
+    select
+        value_counts.identifier_type,
+        value_counts.identifier_value,
+        blocklist_normalized.reason
+
+    from value_counts
+    inner join blocklist_normalized
+        on
+            value_counts.identifier_type = blocklist_normalized.identifier_type
+            and split_part(value_counts.identifier_value, '@', 2) = lower(blocklist_normalized.pattern)
+    where blocklist_normalized.match_kind = 'email_domain'
+
+    union all
+
+    select
+        value_counts.identifier_type,
+        value_counts.identifier_value,
+        blocklist_normalized.reason
+
+    from value_counts
+    inner join blocklist_normalized
+        on
+            value_counts.identifier_type = blocklist_normalized.identifier_type
+            and split_part(value_counts.identifier_value, '@', 1) = lower(blocklist_normalized.pattern)
+    where blocklist_normalized.match_kind = 'email_local_part'
+
+    union all
+
+    select
+        value_counts.identifier_type,
+        value_counts.identifier_value,
+        blocklist_normalized.reason
+
+    from value_counts
+    inner join blocklist_normalized
+        on
+            value_counts.identifier_type = blocklist_normalized.identifier_type
+            and value_counts.identifier_value ~ blocklist_normalized.pattern
+    where blocklist_normalized.match_kind = 'regex'
+
+),
+
+blocklisted_values as (
+
+    select
+        identifier_type,
+        identifier_value,
+        min(reason) as reason
+
+    from blocklist_matches
+    group by 1, 2
+
+),
+
+screened as (
+
+    select
+        value_counts.identifier_type,
+        value_counts.identifier_value,
+        value_counts.lead_count,
+        value_counts.customer_count,
+        case value_counts.identifier_type
+            when 'psid' then {{ identity_lead_cap('psid') }}
+            when 'phone' then {{ identity_lead_cap('phone') }}
+            else {{ identity_lead_cap('email') }}
+        end as lead_cap,
+        {{ identifier_rejection_reason(
+            'value_counts.identifier_type', 'value_counts.identifier_value'
+        ) }} as builtin_reason,
+        blocklisted_values.reason as blocklist_reason
+
+    from value_counts
+    left join blocklisted_values
+        on
+            value_counts.identifier_type = blocklisted_values.identifier_type
+            and value_counts.identifier_value = blocklisted_values.identifier_value
+
+),
+
+final as (
+
+    select
+        identifier_type,
+        identifier_value,
+        lead_count,
+        customer_count,
+        lead_cap,
+        case
+            when builtin_reason is not null then builtin_reason
+            when blocklist_reason is not null then 'blocklist: ' || blocklist_reason
+            when lead_count > lead_cap then 'suspected_placeholder_over_cap'
+        end as rejection_reason,
+        builtin_reason is null
+        and blocklist_reason is null
+        and lead_count <= lead_cap as is_usable_for_linking,
+        (builtin_reason is null or builtin_reason = 'email_role_address')
+        and blocklist_reason is null
+        and lead_count <= lead_cap as is_usable_as_attribute
+
+    from screened
+
+)
+
+select * from final

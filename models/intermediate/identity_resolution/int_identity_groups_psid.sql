@@ -1,0 +1,12 @@
+{{ config(
+    indexes=[{'columns': ['node_id'], 'unique': true}, {'columns': ['group_id']}],
+    pre_hook=["{{ create_label_connected_components(this.schema) }}"],
+    post_hook=["analyze {{ this }}"],
+) }}
+
+{{ identity_stage_groups(
+    stage='psid',
+    prior_groups=ref('int_identity_groups_force_link'),
+    stage_links=ref('int_identity_links_psid'),
+    stage_touches=ref('int_identity_touches_psid'),
+) }}

@@ -1,0 +1,132 @@
+{#-
+    The nodes of the identity graph: every lead, and every existing customer (from
+    the app or an earlier run). Node ids are numbers in a fixed order (leads by
+    created_at then id, customers after them), so the smallest node of a group
+    of new leads is its earliest lead. A lead already linked starts in its
+    customer's group: existing customers are the strongest key of all, never
+    joined to each other.
+-#}
+{{ config(
+    indexes=[
+        {'columns': ['node_id'], 'unique': true},
+        {'columns': ['lead_id']},
+        {'columns': ['initial_group_id']},
+    ],
+    post_hook=["analyze {{ this }}"],
+) }}
+
+with
+
+leads as (
+
+    select * from {{ ref('stg_app__leads') }}
+
+),
+
+customers as (
+
+    select * from {{ ref('stg_app__customers') }}
+
+),
+
+first_name_variants as (
+
+    select * from {{ ref('first_name_variants') }}
+
+),
+
+lead_nodes as (
+
+    select
+        row_number() over (order by leads.created_at asc, leads.lead_id asc) as node_id,
+        'lead' as node_type,
+        leads.lead_id,
+        leads.current_customer_id as customer_id,
+        coalesce(lead_first_names.first_name, leads.first_name_normalized) as first_name,
+        leads.created_at
+
+    from leads
+    left join first_name_variants as lead_first_names
+        on leads.first_name_normalized = lower(btrim(lead_first_names.variant))
+
+),
+
+lead_count as (
+
+    select count(*) as leads from lead_nodes
+
+),
+
+known_customers as (
+
+    -- app customers, and any customer id a lead points at (even without a row)
+    select
+        customers.customer_id,
+        coalesce(customer_first_names.first_name, customers.first_name_normalized) as first_name,
+        customers.created_at
+
+    from customers
+    left join first_name_variants as customer_first_names
+        on customers.first_name_normalized = lower(btrim(customer_first_names.variant))
+
+    union all
+
+    select distinct
+        lead_nodes.customer_id,
+        null as first_name,
+        null::timestamptz as created_at
+
+    from lead_nodes
+    left join customers
+        on lead_nodes.customer_id = customers.customer_id
+    where
+        lead_nodes.customer_id is not null
+        and customers.customer_id is null
+
+),
+
+customer_nodes as (
+
+    select
+        lead_count.leads + row_number() over (
+            order by known_customers.created_at asc nulls last, known_customers.customer_id asc
+        ) as node_id,
+        'customer' as node_type,
+        null::uuid as lead_id,
+        known_customers.customer_id,
+        known_customers.first_name,
+        known_customers.created_at
+
+    from known_customers
+    cross join lead_count
+
+),
+
+nodes as (
+
+    select * from lead_nodes
+    union all
+    select * from customer_nodes
+
+),
+
+final as (
+
+    select
+        nodes.node_id,
+        nodes.node_type,
+        nodes.lead_id,
+        nodes.customer_id,
+        nodes.first_name,
+        nodes.created_at,
+        coalesce(customer_nodes.node_id, nodes.node_id) as initial_group_id
+
+    from nodes
+    left join customer_nodes
+        on
+            nodes.customer_id = customer_nodes.customer_id
+            and nodes.node_type = 'lead'
+
+)
+
+select * from final

@@ -1,0 +1,10 @@
+{{ config(
+    indexes=[{'columns': ['value_key']}, {'columns': ['group_id']}],
+    post_hook=["analyze {{ this }}"],
+) }}
+
+{{ identity_stage_touches(
+    stage='force_link',
+    prior_groups=ref('int_identity_nodes'),
+    prior_group_column='initial_group_id',
+) }}

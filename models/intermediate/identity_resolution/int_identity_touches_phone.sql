@@ -1,0 +1,10 @@
+{{ config(
+    indexes=[{'columns': ['value_key']}, {'columns': ['group_id']}],
+    post_hook=["analyze {{ this }}"],
+) }}
+
+{{ identity_stage_touches(
+    stage='phone',
+    prior_groups=ref('int_identity_groups_psid'),
+    prior_group_column='group_id',
+) }}

@@ -1,0 +1,215 @@
+{#-
+    The result of the staged, transitive grouping: one row per lead with its final
+    group, described the way the plan models expect (group_key, group_type,
+    matched_on, anchor) plus the existing customers it is bound to
+    (candidate_customer_ids: one = that customer, none = a new customer, two or
+    more = a merge candidate, linked to none).
+-#}
+{{ config(
+    indexes=[{'columns': ['lead_id'], 'unique': true}, {'columns': ['group_key']}],
+    post_hook=["analyze {{ this }}"],
+) }}
+
+with
+
+nodes as (
+
+    select * from {{ ref('int_identity_nodes') }}
+
+),
+
+node_identifiers as (
+
+    select * from {{ ref('int_node_identifiers') }}
+
+),
+
+identifier_values as (
+
+    select * from {{ ref('int_identifier_values_screened') }}
+
+),
+
+merge_candidates as (
+
+    select * from {{ ref('int_leads_matching_several_customers') }}
+
+),
+
+force_link_groups as (
+
+    select * from {{ ref('int_identity_groups_force_link') }}
+
+),
+
+psid_groups as (
+
+    select * from {{ ref('int_identity_groups_psid') }}
+
+),
+
+phone_groups as (
+
+    select * from {{ ref('int_identity_groups_phone') }}
+
+),
+
+email_groups as (
+
+    select * from {{ ref('int_identity_groups_email') }}
+
+),
+
+members as (
+
+    -- every node with its final group and, per stage, whether its group was joined
+    -- to another one in that stage
+    select
+        nodes.node_id,
+        nodes.node_type,
+        nodes.lead_id,
+        nodes.customer_id,
+        email_groups.group_id,
+        force_link_groups.group_id <> force_link_groups.prior_group_id as is_joined_by_force_link,
+        psid_groups.group_id <> psid_groups.prior_group_id as is_joined_by_psid,
+        phone_groups.group_id <> phone_groups.prior_group_id as is_joined_by_phone,
+        email_groups.group_id <> email_groups.prior_group_id as is_joined_by_email
+
+    from nodes
+    inner join force_link_groups
+        on nodes.node_id = force_link_groups.node_id
+    inner join psid_groups
+        on nodes.node_id = psid_groups.node_id
+    inner join phone_groups
+        on nodes.node_id = phone_groups.node_id
+    inner join email_groups
+        on nodes.node_id = email_groups.node_id
+
+),
+
+groups as (
+
+    select
+        group_id,
+        min(node_id) filter (where node_type = 'lead') as anchor_node_id,
+        coalesce(
+            array_agg(distinct customer_id order by customer_id) filter (where customer_id is not null),
+            '{}'
+        ) as customer_ids,
+        array_remove(
+            array[
+                case when bool_or(is_joined_by_force_link) then 'force_link' end,
+                case when bool_or(is_joined_by_psid) then 'psid' end,
+                case when bool_or(is_joined_by_phone) then 'phone' end,
+                case when bool_or(is_joined_by_email) then 'email' end
+            ],
+            null
+        ) as matched_on
+
+    from members
+    group by group_id
+
+),
+
+group_merge_candidates as (
+
+    select
+        members.group_id,
+        array_agg(distinct candidate.customer_id order by candidate.customer_id)
+            as candidate_customer_ids
+
+    from members
+    inner join merge_candidates
+        on members.node_id = merge_candidates.node_id
+    cross join lateral unnest(merge_candidates.candidate_customer_ids) as candidate (customer_id)
+    group by members.group_id
+
+),
+
+strongest_identifiers as (
+
+    -- the group's strongest usable identifier (PSID, then phone, then e-mail),
+    -- from its earliest node that has one
+    select distinct on (members.group_id)
+        members.group_id,
+        node_identifiers.identifier_type,
+        node_identifiers.identifier_value
+
+    from members
+    inner join node_identifiers
+        on members.node_id = node_identifiers.node_id
+    inner join identifier_values
+        on
+            node_identifiers.identifier_type = identifier_values.identifier_type
+            and node_identifiers.identifier_value = identifier_values.identifier_value
+    where identifier_values.is_usable_for_linking
+    order by
+        members.group_id asc,
+        case node_identifiers.identifier_type when 'psid' then 1 when 'phone' then 2 else 3 end asc,
+        members.node_id asc,
+        node_identifiers.identifier_value asc
+
+),
+
+described_groups as (
+
+    select
+        groups.group_id,
+        anchor_nodes.lead_id as group_anchor_lead_id,
+        coalesce(strongest_identifiers.identifier_type, 'individual') as group_type,
+        coalesce(
+            strongest_identifiers.identifier_type || ':' || strongest_identifiers.identifier_value,
+            'individual:' || anchor_nodes.lead_id::text
+        ) as base_group_key,
+        groups.matched_on,
+        case
+            when cardinality(groups.customer_ids) > 0 then groups.customer_ids
+            else coalesce(group_merge_candidates.candidate_customer_ids, '{}')
+        end as candidate_customer_ids
+
+    from groups
+    inner join nodes as anchor_nodes
+        on groups.anchor_node_id = anchor_nodes.node_id
+    left join strongest_identifiers
+        on groups.group_id = strongest_identifiers.group_id
+    left join group_merge_candidates
+        on groups.group_id = group_merge_candidates.group_id
+
+),
+
+keyed_groups as (
+
+    -- two groups can hold the same strongest value when a rule kept them apart:
+    -- their keys then carry their anchor lead as well
+    select
+        described_groups.*,
+        case
+            when count(*) over (partition by described_groups.base_group_key) > 1
+                then described_groups.base_group_key || '#' || described_groups.group_anchor_lead_id
+            else described_groups.base_group_key
+        end as group_key
+
+    from described_groups
+
+),
+
+final as (
+
+    select
+        members.lead_id,
+        members.node_id,
+        keyed_groups.group_id,
+        keyed_groups.group_key,
+        keyed_groups.group_type,
+        keyed_groups.matched_on,
+        keyed_groups.group_anchor_lead_id,
+        keyed_groups.candidate_customer_ids
+
+    from members
+    inner join keyed_groups
+        on members.group_id = keyed_groups.group_id
+    where members.node_type = 'lead'
+
+)
+
+select * from final

@@ -1,0 +1,85 @@
+{#-
+    Every identifier every node carries, as normalized in staging: a lead's PSID,
+    phone and e-mail, an existing customer's phone and e-mail. Read the staging
+    views once here (they normalize on the fly); everything after joins this.
+-#}
+{{ config(
+    indexes=[
+        {'columns': ['node_id']},
+        {'columns': ['identifier_type', 'identifier_value']},
+    ],
+    post_hook=["analyze {{ this }}"],
+) }}
+
+with
+
+leads as (
+
+    select * from {{ ref('stg_app__leads') }}
+
+),
+
+customers as (
+
+    select * from {{ ref('stg_app__customers') }}
+
+),
+
+nodes as (
+
+    select * from {{ ref('int_identity_nodes') }}
+
+),
+
+lead_identifiers as (
+
+    select
+        nodes.node_id,
+        identifiers.identifier_type,
+        identifiers.identifier_value
+
+    from leads
+    inner join nodes
+        on leads.lead_id = nodes.lead_id
+    cross join
+        lateral (
+            values
+            ('psid', leads.psid),
+            ('phone', leads.phone_normalized),
+            ('email', leads.email_normalized)
+        ) as identifiers (identifier_type, identifier_value)
+    where identifiers.identifier_value is not null
+
+),
+
+customer_identifiers as (
+
+    select
+        nodes.node_id,
+        identifiers.identifier_type,
+        identifiers.identifier_value
+
+    from customers
+    inner join nodes
+        on
+            customers.customer_id = nodes.customer_id
+            and nodes.node_type = 'customer'
+    cross join
+        lateral (
+            values
+            ('phone', customers.phone_normalized),
+            ('email', customers.email_normalized)
+        ) as identifiers (identifier_type, identifier_value)
+    where identifiers.identifier_value is not null
+
+),
+
+final as (
+
+    select * from lead_identifiers
+    union all
+    select * from customer_identifiers
+
+)
+
+select * from final

@@ -1,0 +1,87 @@
+{#-
+    The app's customers as the validation tests check them: the Customer rows
+    after a real run; in a dry run, those plus the new customers the plan will
+    create. `is_backfill_created` comes from the ledger (entries not rolled back)
+    and, in a dry run, from the plan.
+-#}
+{{ config(materialized='ephemeral') }}
+
+-- depends_on: {{ ref('backfill_runs') }}
+
+with
+
+customers as (
+
+    select * from {{ ref('stg_app__customers') }}
+
+),
+
+ledger as (
+
+    select * from {{ ref('backfill_ledger') }}
+
+),
+
+plan_customers as (
+
+    select * from {{ ref('plan_customers') }}
+
+),
+
+backfill_created_customers as (
+
+    select distinct object_id as customer_id
+    from ledger
+    where
+        object_type = 'customer'
+        and rolled_back_at is null
+
+),
+
+existing_customers as (
+
+    select
+        customers.customer_id,
+        customers.phone_normalized,
+        customers.email_normalized,
+        customers.metadata ->> 'groupType' as group_type,
+        backfill_created_customers.customer_id is not null as is_backfill_created,
+        false as is_planned
+
+    from customers
+    left join backfill_created_customers
+        on customers.customer_id = backfill_created_customers.customer_id
+
+),
+
+planned_customers as (
+
+    -- only a dry run adds the customers the plan will create (plan phones and
+    -- e-mails are already normalized)
+    select
+        plan_customers.customer_id,
+        plan_customers.phone as phone_normalized,
+        plan_customers.email as email_normalized,
+        plan_customers.group_type,
+        true as is_backfill_created,
+        true as is_planned
+
+    from plan_customers
+    left join customers
+        on plan_customers.customer_id = customers.customer_id
+    where
+        {{ 'true' if is_dry_run() else 'false' }}
+        and plan_customers.is_new_customer
+        and customers.customer_id is null
+
+),
+
+final as (
+
+    select * from existing_customers
+    union all
+    select * from planned_customers
+
+)
+
+select * from final

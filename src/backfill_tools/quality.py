@@ -1,0 +1,197 @@
+"""`backfill-dev quality`: how well each grouping recovers the real persons.
+
+Generates one labeled dataset (the generator's defaults: ~30% of persons with several
+leads, households sharing a phone, ~3% placeholder leads), copies it into one scratch
+database per grouping, runs the real `dbt build` there (apply, so `Lead.customer_id`
+is what gets scored) and prints pairwise and B-cubed precision/recall for:
+
+* the one-pass priority grouping of the original script (`grouping_strategy: priority`),
+* the staged identity resolution (the default),
+* the same with the household guard off (what the guard costs and buys).
+
+The scratch databases (`backfill_quality_*`) are dropped afterwards unless `keep`.
+"""
+
+from __future__ import annotations
+
+import json
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from pathlib import Path
+from tempfile import TemporaryDirectory
+
+from backfill_tools.appdb import AppSchema, connect
+from backfill_tools.dbtrun import DbtProject
+from backfill_tools.generate import generate
+from backfill_tools.score import Scores, score
+
+DATA_DATABASE = "backfill_quality_data"
+PRECISION_TARGET = 0.97
+RECALL_TARGET = 0.60
+# The models of the staged grouping (their build time is "grouping seconds").
+GROUPING_MODEL_PREFIXES = ("int_identity_", "int_node_identifiers", "int_identifier_values",
+                           "int_leads_matching_several", "int_leads_grouped_by_")  # fmt: skip
+
+
+@dataclass(frozen=True)
+class Variant:
+    """One grouping to score: a label and the dbt vars that select it."""
+
+    label: str
+    database: str
+    vars: dict[str, object]
+
+
+VARIANTS = (
+    Variant("one-pass priority (original)", "backfill_quality_priority",
+            {"grouping_strategy": "priority"}),
+    Variant("staged resolution", "backfill_quality_resolved", {}),
+    Variant("staged, household guard off", "backfill_quality_no_guard",
+            {"identity_household_guard": False}),
+)  # fmt: skip
+
+
+@dataclass(frozen=True)
+class Outcome:
+    """The scores of one grouping and what its build took."""
+
+    variant: Variant
+    scores: Scores
+    build_seconds: float
+    grouping_seconds: float
+
+
+def _admin_execute(env: dict[str, str], sql: str) -> None:
+    """One statement on the server's `postgres` database, outside a transaction."""
+    conn = connect({**env, "PGDATABASE": "postgres"})
+    try:
+        conn.autocommit = True
+        with conn.cursor() as cur:
+            cur.execute(sql)
+    finally:
+        conn.close()
+
+
+def _drop(env: dict[str, str], name: str) -> None:
+    _admin_execute(env, f'drop database if exists "{name}" with (force)')
+
+
+def _create(env: dict[str, str], name: str, template: str | None = None) -> None:
+    _drop(env, name)
+    clause = f' template "{template}"' if template else ""
+    _admin_execute(env, f'create database "{name}"{clause}')
+
+
+@contextmanager
+def _database(env: dict[str, str], name: str, keep: bool) -> Iterator[dict[str, str]]:
+    try:
+        yield {**env, "PGDATABASE": name}
+    finally:
+        if not keep:
+            _drop(env, name)
+
+
+def make_dataset(env: dict[str, str], leads: int, seed: int) -> None:
+    """The labeled app tables, in their own database (the template of every run)."""
+    _create(env, DATA_DATABASE)
+    conn = connect({**env, "PGDATABASE": DATA_DATABASE})
+    try:
+        AppSchema().create(conn)
+        generate(conn, AppSchema(), leads, seed=seed, progress=leads >= 200_000)
+    finally:
+        conn.close()
+
+
+def grouping_seconds(work_dir: Path) -> float:
+    """Seconds the grouping models took in the last dbt command (run_results.json)."""
+    results = json.loads((work_dir / "target" / "run_results.json").read_text())
+    return sum(
+        float(result["execution_time"])
+        for result in results["results"]
+        if result["unique_id"].startswith("model.")
+        and result["unique_id"].split(".")[-1].startswith(GROUPING_MODEL_PREFIXES)
+    )
+
+
+def run_variant(env: dict[str, str], variant: Variant, keep: bool) -> Outcome:
+    _create(env, variant.database, template=DATA_DATABASE)
+    with _database(env, variant.database, keep) as db_env, TemporaryDirectory() as tmp:
+        project = DbtProject(env=db_env, work_dir=Path(tmp))
+        started = time.monotonic()
+        # The validation tests after the apply judge the grouping (the one-pass grouping
+        # fails no_shared_phone, which is the point of the comparison): the build may end
+        # non-zero, but the apply must have happened.
+        result = project.build(vars=variant.vars, check=False)
+        seconds = time.monotonic() - started
+        conn = connect(db_env)
+        try:
+            with conn.cursor() as cur:
+                cur.execute("select count(*) from customer_backfill.backfill_runs")
+                (applied,) = cur.fetchone()
+            if not applied:
+                tail = result.output[-3000:]
+                raise RuntimeError(f"{variant.label}: the apply did not run\n{tail}")
+            scores = score(conn, AppSchema())
+        finally:
+            conn.close()
+        return Outcome(variant, scores, seconds, grouping_seconds(Path(tmp)))
+
+
+def format_table(outcomes: list[Outcome]) -> str:
+    """The comparison as a Markdown table (the README shows it as printed)."""
+    header = ("grouping", "pairwise precision", "pairwise recall", "pairwise F1",
+              "B-cubed precision", "B-cubed recall", "customers", "largest customer",
+              "customers_with_two_psids", "grouping s", "dbt build s")  # fmt: skip
+    rows = [header, tuple("---" for _ in header)]
+    for outcome in outcomes:
+        s = outcome.scores
+        rows.append((
+            outcome.variant.label, f"{s.pairwise_precision:.4f}", f"{s.pairwise_recall:.4f}",
+            f"{s.pairwise_f1:.4f}", f"{s.bcubed_precision:.4f}", f"{s.bcubed_recall:.4f}",
+            f"{s.customers:,}", f"{s.largest_customer:,}", f"{s.customers_with_two_psids:,}",
+            f"{outcome.grouping_seconds:.1f}", f"{outcome.build_seconds:.1f}",
+        ))  # fmt: skip
+    return "\n".join("| " + " | ".join(row) + " |" for row in rows)
+
+
+def meets_targets(scores: Scores) -> bool:
+    return (
+        scores.pairwise_precision >= PRECISION_TARGET
+        and scores.pairwise_recall >= RECALL_TARGET
+        and scores.customers_with_two_psids == 0
+    )
+
+
+def run_quality(env: dict[str, str], leads: int, seed: int, keep: bool = False) -> int:
+    """Print the comparison; 0 when the staged grouping meets the targets, else 1."""
+    print(f"quality: {leads:,} labeled leads (seed {seed}), one dbt build per grouping", flush=True)
+    make_dataset(env, leads, seed)
+    outcomes = []
+    try:
+        for variant in VARIANTS:
+            print(f"quality: {variant.label} ...", flush=True)
+            outcomes.append(run_variant(env, variant, keep))
+    finally:
+        if not keep:
+            _drop(env, DATA_DATABASE)
+    print()
+    print(format_table(outcomes))
+    resolved = outcomes[1].scores
+    guard_off = outcomes[2].scores
+    print()
+    print(
+        "household guard: precision "
+        f"{resolved.pairwise_precision - guard_off.pairwise_precision:+.4f}, recall "
+        f"{resolved.pairwise_recall - guard_off.pairwise_recall:+.4f} (guard on minus off)"
+    )
+    ok = meets_targets(resolved)
+    print(
+        f"targets (staged resolution): pairwise precision >= {PRECISION_TARGET}, recall >= "
+        f"{RECALL_TARGET}, no customer with two PSIDs: {'met' if ok else 'NOT met'}"
+    )
+    if keep:
+        names = ", ".join([DATA_DATABASE, *(variant.database for variant in VARIANTS)])
+        print(f"kept databases: {names}")
+    return 0 if ok else 1

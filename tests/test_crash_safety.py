@@ -1,0 +1,108 @@
+"""Kill `dbt build` during its apply: the app's data is all or nothing, and a re-run converges.
+
+The harness (`backfill_tools.crash`, also `backfill-dev crash-test`) runs on a small dataset
+whose apply is slowed by a test-only statement trigger (it sleeps after each app write and
+changes no data), so that the kills land inside the apply transaction. The default test
+kills at three points; the `slow` one at 24 (`pytest -m slow tests/test_crash_safety.py`).
+"""
+
+from __future__ import annotations
+
+import uuid
+from pathlib import Path
+
+import pytest
+
+from backfill_tools.crash import CrashConfig, CrashReport, KillPoint, Reference, run_crash_test
+from backfill_tools.trial import Server
+
+LEADS = 200
+SLOW_APPLY_SECONDS = 0.4
+
+
+def three_points(reference: Reference) -> list[KillPoint]:
+    """SIGKILL mid-apply (rows written, not committed), pg_terminate_backend late in the
+    apply, SIGKILL right after the commit (before dbt finishes and releases its claim)."""
+    return [
+        KillPoint("sigkill", "apply", reference.apply_seconds * 0.5),
+        KillPoint("terminate", "apply", reference.apply_seconds * 0.85),
+        KillPoint("sigkill", "commit", 0.0),
+    ]
+
+
+def crash_test(server: object, tmp_path: Path, **options: object) -> CrashReport:
+    env = server.libpq_env(database="postgres")  # type: ignore[attr-defined]
+    config = CrashConfig(
+        work_dir=tmp_path / "crash",
+        leads=LEADS,
+        slow_apply=SLOW_APPLY_SECONDS,
+        prefix=f"crash_{uuid.uuid4().hex[:8]}",
+        **options,  # type: ignore[arg-type]
+    )
+    return run_crash_test(Server(env), config)
+
+
+def assert_all_or_nothing(report: CrashReport) -> None:
+    failed = [trial for trial in report.trials if not trial.held]
+    assert not failed, report.summary()
+    assert {trial.state for trial in report.trials} <= {"before", "after"}
+    assert all(trial.converged for trial in report.trials)
+
+
+def test_kills_in_and_after_the_apply_leave_all_or_nothing_and_the_next_run_converges(
+    pg_server, tmp_path: Path
+) -> None:
+    report = crash_test(pg_server, tmp_path, points=three_points)
+
+    assert_all_or_nothing(report)
+    mid_apply, terminated, after_commit = report.trials
+    assert mid_apply.in_apply and mid_apply.state == "before"
+    assert terminated.in_apply and terminated.state == "before"
+    assert after_commit.state == "after"
+    # a SIGKILLed run leaves its claim; the next run took it over (grace period 0)
+    assert mid_apply.claim_left == 1 and after_commit.claim_left == 1
+    # a terminated backend fails the run cleanly: dbt itself released the claim
+    assert terminated.claim_left == 0
+
+
+@pytest.mark.slow
+def test_two_dozen_kills_spread_over_the_run_and_the_apply(pg_server, tmp_path: Path) -> None:
+    report = crash_test(pg_server, tmp_path, kills=21, terminations=3)
+
+    assert_all_or_nothing(report)
+    assert len(report.trials) >= 24
+    assert sum(trial.in_apply for trial in report.trials) >= 12
+    assert len({trial.stage for trial in report.trials if trial.in_apply}) >= 4
+    assert {trial.state for trial in report.trials} == {"before", "after"}
+
+
+def rollback_points(reference: Reference) -> list[KillPoint]:
+    """SIGKILL of `dbt run-operation rollback_backfill` and pg_terminate_backend of its
+    backend, both in the middle of the rollback's transaction."""
+    return [
+        KillPoint("sigkill", "apply", reference.apply_seconds * 0.5),
+        KillPoint("terminate", "apply", reference.apply_seconds * 0.5),
+    ]
+
+
+def test_kills_in_the_rollback_leave_all_or_nothing_and_the_next_rollback_converges(
+    pg_server, tmp_path: Path
+) -> None:
+    report = crash_test(pg_server, tmp_path, points=rollback_points, operation="rollback")
+
+    assert_all_or_nothing(report)
+    killed, terminated = report.trials
+    assert killed.in_apply and terminated.in_apply
+    # The rollback is one SQL string ending in COMMIT: once it is sent, the server usually
+    # runs it to the end although dbt died (it notices only when it next sends to the
+    # client), so a SIGKILL may leave it done; terminating the backend always undoes it.
+    assert terminated.state == "before"
+
+
+@pytest.mark.slow
+def test_a_dozen_kills_spread_over_the_rollback(pg_server, tmp_path: Path) -> None:
+    report = crash_test(pg_server, tmp_path, kills=9, terminations=3, operation="rollback")
+
+    assert_all_or_nothing(report)
+    assert len(report.trials) >= 12
+    assert sum(trial.in_apply for trial in report.trials) >= 6
