@@ -13,7 +13,8 @@ import pytest
 from backfill_tools.appdb import AppSchema
 from backfill_tools.bench import parse_sizes, run_bench
 from backfill_tools.bench_baselines import floor_sql, naive_email, naive_phone, naive_psid
-from backfill_tools.bench_report import STEPS
+from backfill_tools.bench_report import STEPS, BenchReport, ProjectResult, SizeResult, StepResult
+from backfill_tools.cli import project_dirs
 from backfill_tools.devdb import DevDb
 
 LEADS = 300
@@ -35,14 +36,16 @@ def report(pg_server: DevDb, tmp_path_factory: pytest.TempPathFactory):
 def test_report_has_every_step_of_the_size(report) -> None:
     bench, _ = report
     [size] = bench.sizes
+    [project] = size.projects.values()
     assert size.leads == LEADS
-    assert set(size.steps) == set(STEPS)
+    assert set(size.baselines) | set(project.steps) == set(STEPS)
     for step in ("dry_run", "real_run", "rerun", "floor", "per_row"):
-        assert size.steps[step].seconds is not None and size.steps[step].seconds > 0, step
-    rollback = size.steps["rollback"]
+        assert size.seconds(step) is not None and size.seconds(step) > 0, step
+    rollback = project.steps["rollback"]
     assert rollback.seconds is not None or rollback.note == "n/a"
-    assert size.steps["real_run"].peak_rss_mib > 0
-    assert size.project_bytes > 0
+    assert project.steps["real_run"].peak_rss_mib > 0
+    assert project.steps["real_run"].slowest_nodes
+    assert project.project_bytes > 0
 
 
 def test_report_files_hold_the_table(report) -> None:
@@ -59,8 +62,8 @@ def test_report_files_hold_the_table(report) -> None:
 def test_both_baselines_link_every_unlinked_lead_and_job(report) -> None:
     bench, _ = report
     [size] = bench.sizes
-    floor = size.steps["floor"].outcome
-    per_row = size.steps["per_row"].outcome
+    floor = size.baselines["floor"].outcome
+    per_row = size.baselines["per_row"].outcome
     assert size.unlinked_leads > 0 and size.unlinked_jobs > 0
     assert floor["leads_linked"] == per_row["leads_linked"] == size.unlinked_leads
     assert floor["jobs_linked"] == per_row["jobs_linked"] == size.unlinked_jobs
@@ -71,13 +74,13 @@ def test_both_baselines_link_every_unlinked_lead_and_job(report) -> None:
 def test_the_project_run_is_counted_and_the_rerun_changes_nothing(report) -> None:
     bench, _ = report
     [size] = bench.sizes
-    assert size.steps["real_run"].outcome["leads_linked"] > 0
-    assert size.steps["rerun"].outcome == {
+    assert size.step("real_run").outcome["leads_linked"] > 0
+    assert size.step("rerun").outcome == {
         "customers_created": 0,
         "leads_linked": 0,
         "jobs_linked": 0,
     }
-    assert size.steps["dry_run"].outcome == {
+    assert size.step("dry_run").outcome == {
         "customers_created": 0,
         "leads_linked": 0,
         "jobs_linked": 0,
@@ -102,3 +105,39 @@ def test_sizes_parse() -> None:
     assert parse_sizes("10k, 100k,1M,300") == [10_000, 100_000, 1_000_000, 300]
     with pytest.raises(ValueError):
         parse_sizes("ten")
+
+
+def test_report_compares_projects_row_by_row() -> None:
+    def step(seconds: float) -> StepResult:
+        return StepResult(seconds=seconds, peak_rss_mib=100.0)
+
+    size = SizeResult(
+        leads=1_000_000,
+        jobs=500_000,
+        unlinked_leads=900_000,
+        unlinked_jobs=450_000,
+        app_bytes=0,
+        generate_seconds=0.0,
+        baselines={"floor": step(60.0), "per_row": StepResult(note="skipped above 100,000")},
+        projects={
+            "before": ProjectResult({"dry_run": step(300.0), "real_run": step(600.0)}),
+            "after": ProjectResult({"dry_run": step(30.0), "real_run": step(120.0)}),
+        },
+    )
+    report = BenchReport(command="test", machine={}, seed=7, sizes=[size])
+
+    rows = [line for line in report.table() if line.startswith("| 1,000,000 |")]
+    assert [row.split("|")[3].strip() for row in rows] == ["before", "after"]
+    assert "| 10.00x |" in rows[0] and "| 2.00x |" in rows[1]
+    checks = report.target_checks()
+    assert (
+        "- before: 1,000,000 leads: real run / floor = 10.00x (target <= 2.0x): NOT met" in checks
+    )
+    assert "- after: 1,000,000 leads: dry run / floor = 0.50x (target <= 0.5x): met" in checks
+
+
+def test_project_dirs_take_labels_or_folder_names(tmp_path) -> None:
+    assert project_dirs([f"old={tmp_path}", str(tmp_path / "new")]) == {
+        "old": tmp_path,
+        "new": tmp_path / "new",
+    }

@@ -206,6 +206,19 @@ def psids(draw: st.DrawFn) -> tuple[str, str]:
     return canonical, before + written + after
 
 
+@st.composite
+def addresses(draw: st.DrawFn) -> tuple[str, str]:
+    """(lowercase words, the address written with case, punctuation and invisibles)."""
+    words = draw(st.lists(st.from_regex(r"[a-z0-9]{1,8}", fullmatch=True), min_size=1,
+                          max_size=6))  # fmt: skip
+    separators = [draw(st.sampled_from([" ", ", ", ". ", " - ", "#", *SPACES])) for _ in words]
+    written = "".join(
+        (word.upper() if draw(st.booleans()) else word) + separator
+        for word, separator in zip(words, separators, strict=True)
+    )
+    return " ".join(words), with_invisibles(draw, written)
+
+
 @pytest.mark.parametrize(
     ("macro", "strategy"),
     [
@@ -213,8 +226,9 @@ def psids(draw: st.DrawFn) -> tuple[str, str]:
         ("normalize_phone", international_phones()),
         ("normalize_email", emails()),
         ("normalize_psid", psids()),
+        ("normalize_address", addresses()),
     ],
-    ids=["phone-north-american", "phone-international", "email", "psid"],
+    ids=["phone-north-american", "phone-international", "email", "psid", "address"],
 )
 def test_equivalent_inputs_normalize_to_one_value(
     expressions: dict[str, str],

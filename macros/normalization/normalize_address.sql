@@ -1,8 +1,8 @@
 {% macro normalize_address(column) -%}
-    {#- No clean_text first: every space character it would fold is outside [a-z0-9]
-        and is folded here anyway, so the result is the same with one regex less. -#}
+    {#- clean_text first: it removes invisible characters (a zero-width space inside a
+        word must not split it), which folding [^a-z0-9] alone would turn into spaces. -#}
     nullif(
-        btrim(regexp_replace(lower(({{ column }})::text), '[^a-z0-9]+', ' ', 'g')),
+        btrim(regexp_replace(lower({{ clean_text(column) }}), '[^a-z0-9]+', ' ', 'g')),
         ''
     )
 {%- endmacro %}

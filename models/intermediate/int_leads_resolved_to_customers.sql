@@ -23,9 +23,19 @@ customer_groups as (
 
 ),
 
-identifier_values as (
+-- one import CTE per use: a CTE read twice is materialized without statistics, and at
+-- 1M leads the join on it was planned upside down (over 7 minutes instead of 5 s)
+phone_values as (
 
     select * from {{ ref('int_identifier_values_screened') }}
+    where identifier_type = 'phone'
+
+),
+
+email_values as (
+
+    select * from {{ ref('int_identifier_values_screened') }}
+    where identifier_type = 'email'
 
 ),
 
@@ -58,14 +68,10 @@ final as (
         on leads.lead_id = lead_groups.lead_id
     inner join customer_groups
         on lead_groups.group_key = customer_groups.group_key
-    left join identifier_values as phone_values
-        on
-            phone_values.identifier_type = 'phone'
-            and leads.phone_normalized = phone_values.identifier_value
-    left join identifier_values as email_values
-        on
-            email_values.identifier_type = 'email'
-            and leads.email_normalized = email_values.identifier_value
+    left join phone_values
+        on leads.phone_normalized = phone_values.identifier_value
+    left join email_values
+        on leads.email_normalized = email_values.identifier_value
 
 )
 

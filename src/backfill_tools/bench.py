@@ -30,7 +30,13 @@ import psycopg2.extensions
 from backfill_tools.appdb import AppSchema, connect
 from backfill_tools.bench_baselines import run_floor, run_per_row
 from backfill_tools.bench_measure import Timed, run_dbt_measured
-from backfill_tools.bench_report import BenchReport, SizeResult, StepResult, machine_facts
+from backfill_tools.bench_report import (
+    BenchReport,
+    ProjectResult,
+    SizeResult,
+    StepResult,
+    machine_facts,
+)
 from backfill_tools.dbtrun import PROJECT_DIR, DbtProject
 from backfill_tools.devdb import DevDb, free_port
 
@@ -153,16 +159,32 @@ def _timed(action: Callable[[], object]) -> Timed:
     return Timed(time.monotonic() - started)
 
 
-def slowest_nodes(project: DbtProject, count: int = 5) -> list[tuple[str, float]]:
-    """The dbt nodes of the last command that took longest (from run_results.json)."""
+def node_timings(project: DbtProject) -> list[tuple[str, str, float]]:
+    """(resource type, name, seconds) of every node of the last dbt command."""
     results = project.work_dir / "target" / "run_results.json"
     if not results.exists():
         return []
-    nodes = [
-        (node["unique_id"].split(".")[2], float(node["execution_time"]))
+    return [
+        (
+            node["unique_id"].split(".")[0],
+            node["unique_id"].split(".")[2],
+            float(node["execution_time"]),
+        )
         for node in json.loads(results.read_text())["results"]
     ]
-    return sorted(nodes, key=lambda node: node[1], reverse=True)[:count]
+
+
+def slowest_nodes(timings: list[tuple[str, str, float]], count: int = 6) -> list[tuple[str, float]]:
+    ranked = sorted(timings, key=lambda node: node[2], reverse=True)
+    return [(name, seconds) for _, name, seconds in ranked[:count]]
+
+
+def seconds_by_type(timings: list[tuple[str, str, float]]) -> dict[str, float]:
+    """Summed node seconds per resource type (threads overlap: the sum exceeds the wall time)."""
+    totals: dict[str, float] = {}
+    for resource_type, _, seconds in timings:
+        totals[resource_type] = totals.get(resource_type, 0.0) + seconds
+    return totals
 
 
 def has_rollback_macro(project: DbtProject) -> bool:
@@ -171,22 +193,34 @@ def has_rollback_macro(project: DbtProject) -> bool:
 
 
 class Bench:
-    """Runs every measurement of one size on one `BenchServer`."""
+    """Runs every measurement of one size on one `BenchServer`.
+
+    Several projects (e.g. `before` and `after` checkouts) are measured step by step in
+    turn, each on its own copy of the data, so that they share the machine's load.
+    """
 
     def __init__(
         self,
         db: BenchServer,
         dbt_dir: Path,
         per_row_max: int,
-        log: Callable,
-        project_dir: Path = PROJECT_DIR,
+        log: Callable[[str], None],
+        project_dirs: dict[str, Path],
     ) -> None:
         self.db = db
         self.per_row_max = per_row_max
         self.log = log
-        self.project = DbtProject(
-            env=db.env(RUN_DATABASE), work_dir=dbt_dir, project_dir=project_dir
-        )
+        self.projects = {
+            label: DbtProject(
+                env=db.env(run_database(index)),
+                work_dir=dbt_dir / label,
+                project_dir=project_dir,
+            )
+            for index, (label, project_dir) in enumerate(project_dirs.items())
+        }
+
+    def databases(self) -> list[str]:
+        return [run_database(index) for index in range(len(self.projects))]
 
     def measure_size(self, leads: int, seed: int) -> SizeResult:
         template = f"bench_template_{leads}"
@@ -200,63 +234,97 @@ class Bench:
             unlinked_jobs=self.db.count(template, "Job", "customer_id is null"),
             app_bytes=self.db.scalar(template, f"select pg_database_size('{template}')"),
             generate_seconds=generate_seconds,
+            projects={label: ProjectResult() for label in self.projects},
         )
         try:
-            self.measure_project(template, before, result)
+            self.measure_projects(template, before, result)
             self.measure_baselines(template, before, result)
         finally:
-            self.db.drop(RUN_DATABASE)
+            for database in self.databases():
+                self.db.drop(database)
             self.db.drop(template)
         return result
 
-    def step(
+    def record(
         self,
         result: SizeResult,
+        steps: dict[str, StepResult],
         name: str,
         timed: Timed,
-        before: LinkCounts | None,
-        dbt_step: bool = True,
+        outcome: dict[str, int] | None,
+        project: DbtProject | None = None,
+        label: str = "",
     ) -> None:
-        outcome = self.db.link_counts(RUN_DATABASE).minus(before) if before else None
-        slowest = slowest_nodes(self.project) if dbt_step else []
-        result.steps[name] = StepResult(timed.seconds, timed.peak_rss_mib, outcome, "", slowest)
+        timings = node_timings(project) if project else []
+        steps[name] = StepResult(
+            timed.seconds,
+            timed.peak_rss_mib,
+            outcome,
+            "",
+            slowest_nodes(timings),
+            seconds_by_type(timings),
+        )
         peak = f", dbt peak RSS {timed.peak_rss_mib:.0f} MiB" if timed.peak_rss_mib else ""
-        self.log(f"[{result.leads:,} leads] {name}: {timed.seconds:.1f} s{peak}")
+        who = f" {label}" if label and len(self.projects) > 1 else ""
+        self.log(f"[{result.leads:,} leads]{who} {name}: {timed.seconds:.1f} s{peak}")
 
-    def measure_project(self, template: str, before: LinkCounts, result: SizeResult) -> None:
-        self.db.fresh_copy(template)
-        _, timed = run_dbt_measured(self.project, "build", vars={"dry_run": True})
-        self.step(result, "dry_run", timed, before)
+    def run_step(
+        self,
+        result: SizeResult,
+        label: str,
+        database: str,
+        name: str,
+        args: tuple[str, ...],
+        vars: dict[str, object] | None = None,
+        before: LinkCounts | None = None,
+    ) -> None:
+        project = self.projects[label]
+        _, timed = run_dbt_measured(project, *args, vars=vars)
+        outcome = self.db.link_counts(database).minus(before) if before else None
+        self.record(result, result.projects[label].steps, name, timed, outcome, project, label)
 
-        self.db.fresh_copy(template)
-        _, timed = run_dbt_measured(self.project, "build")
-        self.step(result, "real_run", timed, before)
-        result.project_bytes = self.db.project_bytes(RUN_DATABASE)
-        after_run = self.db.link_counts(RUN_DATABASE)
-
-        _, timed = run_dbt_measured(self.project, "build")
-        self.step(result, "rerun", timed, after_run)
-
-        if has_rollback_macro(self.project):
-            _, timed = run_dbt_measured(self.project, "run-operation", "rollback_backfill")
-            self.step(result, "rollback", timed, None)
-        else:
-            result.steps["rollback"] = StepResult(note="n/a")
-            self.log(f"[{result.leads:,} leads] rollback: n/a (no rollback_backfill macro)")
+    def measure_projects(self, template: str, before: LinkCounts, result: SizeResult) -> None:
+        pairs = list(zip(self.projects, self.databases(), strict=True))
+        for label, database in pairs:
+            self.db.fresh_copy(template, database)
+            self.run_step(result, label, database, "dry_run", ("build",), {"dry_run": True}, before)
+        after_run: dict[str, LinkCounts] = {}
+        for label, database in pairs:
+            self.db.fresh_copy(template, database)
+            self.run_step(result, label, database, "real_run", ("build",), None, before)
+            result.projects[label].project_bytes = self.db.project_bytes(database)
+            after_run[label] = self.db.link_counts(database)
+        for label, database in pairs:
+            self.run_step(result, label, database, "rerun", ("build",), None, after_run[label])
+        for label, database in pairs:
+            if has_rollback_macro(self.projects[label]):
+                args = ("run-operation", "rollback_backfill")
+                self.run_step(result, label, database, "rollback", args)
+            else:
+                result.projects[label].steps["rollback"] = StepResult(note="n/a")
+                self.log(f"[{result.leads:,} leads] rollback: n/a (no rollback_backfill macro)")
 
     def measure_baselines(self, template: str, before: LinkCounts, result: SizeResult) -> None:
-        self.db.fresh_copy(template)
-        with self.db.connection(RUN_DATABASE) as conn:
+        database = self.databases()[0]
+        self.db.fresh_copy(template, database)
+        with self.db.connection(database) as conn:
             timed = _timed(lambda: run_floor(conn, self.db.app))
-        self.step(result, "floor", timed, before, dbt_step=False)
+        self.record(result, result.baselines, "floor", timed, self.outcome(database, before))
 
         if result.leads > self.per_row_max:
-            result.steps["per_row"] = StepResult(note=f"skipped above {self.per_row_max:,}")
+            result.baselines["per_row"] = StepResult(note=f"skipped above {self.per_row_max:,}")
             return
-        self.db.fresh_copy(template)
-        with self.db.connection(RUN_DATABASE) as conn:
+        self.db.fresh_copy(template, database)
+        with self.db.connection(database) as conn:
             timed = _timed(lambda: run_per_row(conn, self.db.app))
-        self.step(result, "per_row", timed, before, dbt_step=False)
+        self.record(result, result.baselines, "per_row", timed, self.outcome(database, before))
+
+    def outcome(self, database: str, before: LinkCounts) -> dict[str, int]:
+        return self.db.link_counts(database).minus(before)
+
+
+def run_database(index: int) -> str:
+    return RUN_DATABASE if index == 0 else f"{RUN_DATABASE}_{index}"
 
 
 def run_bench(
@@ -268,11 +336,11 @@ def run_bench(
     per_row_max: int = PER_ROW_MAX,
     command: str = "",
     log: Callable[[str], None] = print,
-    project_dir: Path = PROJECT_DIR,
+    project_dirs: dict[str, Path] | None = None,
 ) -> BenchReport:
     """Measure every size on `server` (running); the report, rewritten after each size."""
     db = BenchServer(server)
-    bench = Bench(db, dbt_dir, per_row_max, log, project_dir)
+    bench = Bench(db, dbt_dir, per_row_max, log, project_dirs or {"project": PROJECT_DIR})
     report = BenchReport(command=command, machine=machine_facts(server), seed=seed)
     for leads in sizes:
         report.sizes.append(bench.measure_size(leads, seed))
@@ -288,12 +356,12 @@ def bench_main(
     per_row_max: int,
     out_dir: Path,
     command: str,
-    project_dir: Path = PROJECT_DIR,
+    project_dirs: dict[str, Path] | None = None,
 ) -> BenchReport:
     """The CLI's benchmark: its own server on a free port, in `.devdb/bench-<port>`.
 
-    `project_dir` is the dbt project to measure (default: this one; another checkout
-    compares versions on the same machine).
+    `project_dirs` are the dbt projects to measure, by label (default: this one; another
+    checkout beside it compares versions under the same load).
     """
     port = free_port()
     server = DevDb(PROJECT_DIR / ".devdb" / f"bench-{port}", port=port, version=pg_version)
@@ -301,7 +369,7 @@ def bench_main(
     dbt_dir = PROJECT_DIR / ".devdb" / f"bench-dbt-{port}"
     try:
         report = run_bench(
-            sizes, server, out_dir, dbt_dir, seed, per_row_max, command, print, project_dir
+            sizes, server, out_dir, dbt_dir, seed, per_row_max, command, print, project_dirs
         )
     finally:
         server.destroy()

@@ -193,10 +193,22 @@ def _bench_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--out", type=Path, default=None, help="default: bench-results/")
     parser.add_argument(
         "--project-dir",
-        type=Path,
+        action="append",
         default=None,
-        help="the dbt project to measure (default: this one; e.g. an older checkout)",
+        metavar="[LABEL=]DIR",
+        help="a dbt project to measure (default: this one); repeat to compare checkouts"
+        " step by step under the same load, e.g. before=../old after=.",
     )
+
+
+def project_dirs(specs: list[str]) -> dict[str, Path]:
+    """`before=../old` / `../old` -> {label: resolved path} (label: the folder's name)."""
+    dirs: dict[str, Path] = {}
+    for spec in specs:
+        label, _, path = spec.rpartition("=")
+        directory = Path(path).resolve()
+        dirs[label or directory.name] = directory
+    return dirs
 
 
 def _bench(args: argparse.Namespace) -> int:
@@ -210,7 +222,7 @@ def _bench(args: argparse.Namespace) -> int:
         per_row_max=args.per_row_max,
         out_dir=args.out or project_dir() / "bench-results",
         command="backfill-dev bench " + " ".join(sys.argv[2:]),
-        project_dir=(args.project_dir or PROJECT_DIR).resolve(),
+        project_dirs=project_dirs(args.project_dir or [str(PROJECT_DIR)]),
     )
     return 0
 
