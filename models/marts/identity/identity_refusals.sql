@@ -276,7 +276,7 @@ final as (
         md5(
             refusal_type || '|' || link_stage || '|' || coalesce(identifier_type, '') || '|'
             || coalesce(identifier_value, '') || '|' || coalesce(reason, '') || '|'
-            || coalesce(array_to_string(lead_ids, ','), '')
+            || coalesce(array_to_string(lead_ids, ','), '') || '|' || coalesce(detail, '')
         ) as refusal_id,
         refusal_type,
         link_stage,
