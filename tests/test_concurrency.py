@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import threading
+import time
 import uuid
 
 from backfill_tools.appdb import connect
@@ -113,3 +115,42 @@ def test_a_rollback_and_a_build_started_together_end_as_one_of_their_serial_orde
     assert result.held, result
     assert result.outcome in ("build then rollback", "rollback then build", "one build")
     assert not result.problems
+
+
+def test_a_live_run_without_an_open_connection_for_a_moment_keeps_its_claim(
+    app_db: AppDatabase, project: DbtProject
+) -> None:
+    """dbt closes each node's connection when the node ends: between nodes a live run can
+    have no connection open (up to half a second was measured). Its claim must not be
+    taken over then, even with no grace period."""
+    app_db.execute(
+        "create schema customer_backfill;"
+        " create table customer_backfill.backfill_active_runs (invocation_id text primary key,"
+        " command text not null, started_at timestamptz not null default now(),"
+        " client_pid integer not null default pg_backend_pid());"
+        " insert into customer_backfill.backfill_active_runs (invocation_id, command, started_at)"
+        " values ('live-run', 'build', now() - interval '1 hour')"
+    )
+    before = app_db.fingerprints()
+    stop = threading.Event()
+
+    def live_run_between_nodes() -> None:
+        while not stop.is_set():
+            conn = connect({**app_db.env})
+            with conn.cursor() as cur:
+                cur.execute("set application_name = 'customer-backfill'")
+            time.sleep(0.4)
+            conn.close()
+            time.sleep(0.4)
+
+    other = threading.Thread(target=live_run_between_nodes)
+    other.start()
+    try:
+        result = project.build(vars={"run_claim_grace_period": "0 seconds"}, check=False)
+    finally:
+        stop.set()
+        other.join()
+
+    assert not result.ok
+    assert "another `dbt build` of this project (invocation live-run" in result.output
+    assert app_db.fingerprints() == before

@@ -21,11 +21,12 @@ SLOW_APPLY_SECONDS = 0.4
 
 
 def three_points(reference: Reference) -> list[KillPoint]:
-    """SIGKILL mid-apply (rows written, not committed), pg_terminate_backend late in the
-    apply, SIGKILL right after the commit (before dbt finishes and releases its claim)."""
+    """SIGKILL while the apply links leads (customers and addresses written, nothing
+    committed), pg_terminate_backend while it links jobs, SIGKILL right after the commit
+    (before dbt finishes and releases its claim)."""
     return [
-        KillPoint("sigkill", "apply", reference.apply_seconds * 0.5),
-        KillPoint("terminate", "apply", reference.apply_seconds * 0.85),
+        KillPoint("sigkill", "stage:Lead", 0.1),
+        KillPoint("terminate", "stage:Job", 0.1),
         KillPoint("sigkill", "commit", 0.0),
     ]
 
@@ -77,11 +78,11 @@ def test_two_dozen_kills_spread_over_the_run_and_the_apply(pg_server, tmp_path: 
 
 
 def rollback_points(reference: Reference) -> list[KillPoint]:
-    """SIGKILL of `dbt run-operation rollback_backfill` and pg_terminate_backend of its
-    backend, both in the middle of the rollback's transaction."""
+    """SIGKILL of `dbt run-operation rollback_backfill` while it unlinks leads, and
+    pg_terminate_backend of its backend while it deletes addresses."""
     return [
-        KillPoint("sigkill", "apply", reference.apply_seconds * 0.5),
-        KillPoint("terminate", "apply", reference.apply_seconds * 0.5),
+        KillPoint("sigkill", "stage:Lead", 0.1),
+        KillPoint("terminate", "stage:CustomerAddress", 0.1),
     ]
 
 

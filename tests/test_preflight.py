@@ -17,6 +17,7 @@ from tests.appdata import AppDatabase
 from tests.test_backfill_end_to_end import seed_small_app
 
 STOPPED = "customer backfill stopped before writing anything"
+PROJECT_SCHEMAS = ("customer_backfill", "customer_backfill_dbt_test__audit")
 
 
 def stops_before_writing(app_db: AppDatabase, project: DbtProject, **vars: object) -> DbtResult:
@@ -171,15 +172,17 @@ def test_an_integer_psid_column_is_read_as_its_digits(
 @pytest.fixture
 def read_only_role(app_db: AppDatabase) -> str:
     """A login role that may read the app tables and nothing else. The project's schema
-    exists (made by an admin): dbt creates a missing schema itself before on-run-start,
+    and the validation tests' schema exist (made by an admin): dbt creates a missing
+    schema itself before on-run-start,
     so without it dbt would stop first, with PostgreSQL's own 'permission denied for
     database' (see the test after the next ones)."""
     role = f"reader_{uuid.uuid4().hex[:8]}"
     app_db.execute(f'create role "{role}" login')
     app_db.execute(f'grant usage on schema public to "{role}"')
     app_db.execute(f'grant select on all tables in schema public to "{role}"')
-    app_db.execute("create schema customer_backfill")
-    app_db.execute(f'grant usage on schema customer_backfill to "{role}"')
+    for schema in PROJECT_SCHEMAS:
+        app_db.execute(f"create schema {schema}")
+        app_db.execute(f'grant usage on schema {schema} to "{role}"')
     yield role
     app_db.execute(f'drop owned by "{role}"')
     app_db.execute(f'drop role "{role}"')
@@ -202,7 +205,8 @@ def test_a_read_only_role_is_told_which_grants_are_missing(
     for grant in (
         'UPDATE (customer_id) on "public"."Lead": grant update (customer_id) on "public"."Lead"',
         'UPDATE (customer_id) on "public"."Job": grant update (customer_id) on "public"."Job"',
-        'CREATE on schema "customer_backfill"',
+        'CREATE on schema "customer_backfill" (where the project keeps the plan',
+        'CREATE on schema "customer_backfill_dbt_test__audit"',
     ):
         assert grant in result.output, grant
     assert 'SELECT on "public"."Lead"' not in result.output
@@ -220,6 +224,7 @@ def test_the_grants_the_message_names_are_enough_for_a_real_run(
         f'grant update (customer_id) on "public"."Lead" to {role}',
         f'grant update (customer_id) on "public"."Job" to {role}',
         f"grant create on schema customer_backfill to {role}",
+        f"grant create on schema customer_backfill_dbt_test__audit to {role}",
     ):
         app_db.execute(grant)
     project.env = {**project.env, "PGUSER": read_only_role}
@@ -233,7 +238,8 @@ def test_a_dry_run_needs_only_read_access_to_the_app(
     app_db: AppDatabase, project: DbtProject, read_only_role: str
 ) -> None:
     seed_small_app(app_db)
-    app_db.execute(f'grant create on schema customer_backfill to "{read_only_role}"')
+    for schema in PROJECT_SCHEMAS:
+        app_db.execute(f'grant create on schema {schema} to "{read_only_role}"')
     project.env = {**project.env, "PGUSER": read_only_role}
     before = app_db.fingerprints()
 
@@ -246,7 +252,8 @@ def test_a_dry_run_needs_only_read_access_to_the_app(
 def test_without_the_projects_schema_and_create_on_the_database_dbt_itself_stops_first(
     app_db: AppDatabase, project: DbtProject, read_only_role: str
 ) -> None:
-    app_db.execute("drop schema customer_backfill")
+    for schema in PROJECT_SCHEMAS:
+        app_db.execute(f"drop schema {schema}")
     seed_small_app(app_db)
     before = app_db.fingerprints()
     project.env = {**project.env, "PGUSER": read_only_role}

@@ -21,7 +21,8 @@
 {% macro privilege_checks() %}
     {#- [(SQL that is true when the current role has a privilege, the privilege, the GRANT
         that gives it)]: USAGE on the app schema, required_privileges() on the app
-        tables, and CREATE where the project keeps its own tables. -#}
+        tables, and CREATE where the project keeps its own tables (its schema and the
+        schema of the validation tests' stored failures). -#}
     {% set schema = var('app_schema') %}
     {% set checks = [(
         "has_schema_privilege(" ~ sql_text_literal(schema) ~ ", 'USAGE')",
@@ -45,16 +46,21 @@
             )) %}
         {% endif %}
     {% endfor %}
-    {% do checks.append((
-        "case when exists (select 1 from pg_namespace where nspname = "
-        ~ sql_text_literal(target.schema) ~ ") then has_schema_privilege("
-        ~ sql_text_literal(target.schema) ~ ", 'CREATE')"
-        ~ " else has_database_privilege(current_database(), 'CREATE') end",
-        'CREATE on schema ' ~ adapter.quote(target.schema) ~ ' (where the project keeps its plan'
-        ~ ' and ledger; before the first run: CREATE on the database)',
-        'grant create on schema ' ~ adapter.quote(target.schema)
-        ~ ' (or: grant create on database ' ~ adapter.quote(target.dbname) ~ ')',
-    )) %}
+    {% for schema_name, purpose in [
+        (target.schema, 'the plan and the ledger'),
+        (target.schema ~ '_dbt_test__audit', "the validation tests' stored failures"),
+    ] %}
+        {% do checks.append((
+            "case when exists (select 1 from pg_namespace where nspname = "
+            ~ sql_text_literal(schema_name) ~ ") then has_schema_privilege("
+            ~ sql_text_literal(schema_name) ~ ", 'CREATE')"
+            ~ " else has_database_privilege(current_database(), 'CREATE') end",
+            'CREATE on schema ' ~ adapter.quote(schema_name) ~ ' (where the project keeps '
+            ~ purpose ~ '; before the first run: CREATE on the database)',
+            'grant create on schema ' ~ adapter.quote(schema_name)
+            ~ ' (or: grant create on database ' ~ adapter.quote(target.dbname) ~ ')',
+        )) %}
+    {% endfor %}
     {{ return(checks) }}
 {% endmacro %}
 

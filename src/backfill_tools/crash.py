@@ -67,8 +67,10 @@ POLL_SECONDS = 0.005
 @dataclass(frozen=True)
 class KillPoint:
     """When and how to kill: `delay` seconds after `anchor` - the run's start ("start"),
-    the moment a backend is first seen holding the backfill lock ("apply"), or the moment
-    it is first seen without it again, i.e. the apply committed ("commit") - by `mode`."""
+    the moment a backend is first seen holding the backfill lock ("apply"), the moment it
+    is first seen writing an app table ("stage:Lead": holding a write lock on "Lead"), or
+    the moment it is first seen without the lock again, i.e. the apply committed
+    ("commit") - by `mode`."""
 
     mode: str
     anchor: str
@@ -250,6 +252,9 @@ def _anchor_reached(point: KillPoint, snapshots: list[RunSnapshot]) -> float | N
     latest = snapshots[-1]
     if point.anchor == "apply" and latest.in_apply:
         return latest.elapsed
+    stage = point.anchor.removeprefix("stage:")
+    if point.anchor.startswith("stage:") and stage in latest.written_tables:
+        return latest.elapsed
     committed = not latest.in_apply and any(snap.in_apply for snap in snapshots)
     if point.anchor == "commit" and committed:
         return latest.elapsed
@@ -338,12 +343,19 @@ def spread(low: float, high: float, count: int) -> list[float]:
     return [low + (high - low) * i / (count - 1) for i in range(count)]
 
 
-def plan_kill_points(reference: Reference, kills: int, terminations: int) -> list[KillPoint]:
-    """A quarter of the SIGKILLs spread over the whole run, two just after the apply
-    commits, the rest over the apply transaction; the terminations spread over the apply."""
+def plan_kill_points(
+    reference: Reference,
+    kills: int,
+    terminations: int,
+    ladder: tuple[tuple[str, str], ...] = APPLY_STAGES,
+) -> list[KillPoint]:
+    """A quarter of the SIGKILLs spread over the whole run, one as each app table of
+    `ladder` starts being written, two just after the commit, the rest spread over the
+    transaction's measured length; the terminations spread over the transaction."""
     after_commit = 2 if kills >= 6 else 0
     over_run = max(kills // 4, 1)
-    over_apply = max(kills - over_run - after_commit, 1)
+    at_stages = [table for table, _ in ladder][: max(kills - over_run - after_commit - 1, 0)]
+    over_apply = max(kills - over_run - after_commit - len(at_stages), 1)
     points = [
         KillPoint("sigkill", "start", reference.run_seconds * fraction)
         for fraction in spread(0.05, 0.98, over_run)
@@ -352,6 +364,7 @@ def plan_kill_points(reference: Reference, kills: int, terminations: int) -> lis
         KillPoint("sigkill", "apply", reference.apply_seconds * fraction)
         for fraction in spread(0.02, 0.98, over_apply)
     ]
+    points += [KillPoint("sigkill", f"stage:{table}", 0.0) for table in at_stages]
     points += [KillPoint("sigkill", "commit", delay) for delay in (0.0, 0.5)[:after_commit]]
     points += [
         KillPoint(MODES[1 + i % 2], "apply", reference.apply_seconds * fraction)
@@ -431,7 +444,9 @@ def run_crash_test(
     if config.points is not None:
         points = config.points(reference)
     else:
-        points = plan_kill_points(reference, config.kills, config.terminations)
+        points = plan_kill_points(
+            reference, config.kills, config.terminations, STAGE_LADDERS[config.operation][1]
+        )
     out(
         f"reference run {reference.run_seconds:.1f} s; its transaction from"
         f" {reference.apply_start:.1f} s for {reference.apply_seconds:.2f} s;"
