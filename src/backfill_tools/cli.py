@@ -240,15 +240,6 @@ def _lineage(args: argparse.Namespace) -> int:
     return 0
 
 
-def _server_env() -> dict[str, str]:
-    """The PG* variables of the server to use: the environment's, else the development
-    server's (started if needed)."""
-    if os.environ.get("PGPORT"):
-        keys = ("PGHOST", "PGPORT", "PGUSER", "PGPASSWORD", "PGDATABASE")
-        return {key: os.environ[key] for key in keys if key in os.environ}
-    return default_devdb(project_dir()).start().libpq_env()
-
-
 def _quality_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--leads", type=int, default=100_000, help="how many leads to generate")
     parser.add_argument("--seed", type=int, default=7, help="seed of the generator")
@@ -260,7 +251,7 @@ def _quality_arguments(parser: argparse.ArgumentParser) -> None:
 def _quality(args: argparse.Namespace) -> int:
     from backfill_tools.quality import run_quality
 
-    return run_quality(_server_env(), leads=args.leads, seed=args.seed, keep=args.keep)
+    return run_quality(server_env(), leads=args.leads, seed=args.seed, keep=args.keep)
 
 
 def _report_arguments(parser: argparse.ArgumentParser) -> None:
@@ -286,10 +277,11 @@ def _report(args: argparse.Namespace) -> int:
 
 # -- crash-test -------------------------------------------------------------------------------
 def server_env() -> dict[str, str]:
-    """The server of the PG* variables, else the development server (no database chosen)."""
+    """The PG* variables of the server to use: the environment's when PGPORT is set, else
+    the development server's (started if needed)."""
     if os.environ.get("PGPORT"):
         return {key: value for key, value in os.environ.items() if key.startswith("PG")}
-    return default_devdb(project_dir()).libpq_env()
+    return default_devdb(project_dir()).start().libpq_env()
 
 
 def _print_flushed(line: str) -> None:
