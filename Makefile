@@ -52,6 +52,9 @@ bench-quick: setup  ## benchmark 10k and 100k leads
 db-start: setup  ## start the development PostgreSQL (prints the PG* variables)
 	@$(BIN)/backfill-dev db start
 
+db-env: setup  ## print the PG* variables of the development PostgreSQL (eval "$$(make -s db-env)")
+	@$(BIN)/backfill-dev db status | grep '^export '
+
 db-stop: setup  ## stop the development PostgreSQL
 	@$(BIN)/backfill-dev db stop
 
