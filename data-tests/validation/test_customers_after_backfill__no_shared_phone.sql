@@ -44,14 +44,15 @@ phones_refused_for_linking as (
 
 backfill_customers as (
 
+    -- no `phone_normalized is not null` here: the pair join skips nulls anyway, and
+    -- as a filter it would normalize every customer's phone, then the backfill's
+    -- again for the output
     select
         customer_id,
         phone_normalized
 
     from customers
-    where
-        is_backfill_created
-        and phone_normalized is not null
+    where is_backfill_created
 
 ),
 

@@ -13,9 +13,16 @@
 
 with
 
-customers as (
+-- materialized: each customer's e-mail is normalized once (filtered and grouped by
+-- on an inlined row, the regular expressions ran twice)
+customers as materialized (
 
-    select * from {{ ref('customers_after_backfill') }}
+    select
+        customer_id,
+        email_normalized,
+        is_backfill_created
+
+    from {{ ref('customers_after_backfill') }}
 
 ),
 

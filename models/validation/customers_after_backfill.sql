@@ -10,7 +10,10 @@
 
 with
 
-customers as (
+-- read twice (the planned customers join it too): inlined, not materialized, so
+-- each reader computes only the columns it uses. Materialized, every test paid for
+-- normalizing every Customer's name, phone and e-mail (2 s per test at 200k customers).
+customers as not materialized (
 
     select * from {{ ref('stg_app__customers') }}
 
