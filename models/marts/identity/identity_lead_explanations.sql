@@ -45,7 +45,8 @@ stage_members as (
 ),
 
 {% for stage in stages %}
-{{ stage }}_groups as (
+-- read twice (its joined groups, then their nodes): inlined, not materialized
+{{ stage }}_groups as not materialized (
 
     select * from {{ ref('int_identity_groups_' ~ stage) }}
 
@@ -58,20 +59,33 @@ stage_members as (
 ),
 
 {% endfor %}
+{% for stage in stages %}
+{{ stage }}_joined_groups as (
+
+    -- the groups of the stage that gathered more than one group of the stage
+    -- before (grouped, not windowed: a hash aggregate, not a sort of every node)
+    select group_id
+
+    from {{ stage }}_groups
+    group by group_id
+    having min(prior_group_id) <> max(prior_group_id)
+
+),
+
+{% endfor %}
 stage_joins as (
 
     -- per stage, the nodes whose group was joined to another one in that stage
-    -- (their new group gathers more than one group of the stage before)
     {% for stage in stages %}
     select
         '{{ stage }}' as link_stage,
         {{ loop.index }} as stage_number,
-        node_id,
-        prior_group_id,
-        min(prior_group_id) over (partition by group_id)
-        <> max(prior_group_id) over (partition by group_id) as is_joined
+        {{ stage }}_groups.node_id,
+        {{ stage }}_groups.prior_group_id
 
     from {{ stage }}_groups
+    inner join {{ stage }}_joined_groups
+        on {{ stage }}_groups.group_id = {{ stage }}_joined_groups.group_id
     {% if not loop.last %}union all{% endif %}
     {% endfor %}
 
@@ -85,7 +99,6 @@ first_joins as (
         prior_group_id
 
     from stage_joins
-    where is_joined
     order by node_id asc, stage_number asc
 
 ),
