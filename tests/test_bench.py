@@ -13,6 +13,7 @@ import pytest
 from backfill_tools.appdb import AppSchema
 from backfill_tools.bench import parse_sizes, run_bench
 from backfill_tools.bench_baselines import floor_sql, naive_email, naive_phone, naive_psid
+from backfill_tools.bench_nodes import build_order, critical_path
 from backfill_tools.bench_report import STEPS, BenchReport, ProjectResult, SizeResult, StepResult
 from backfill_tools.cli import project_dirs
 from backfill_tools.devdb import DevDb
@@ -87,6 +88,23 @@ def test_the_project_run_is_counted_and_the_rerun_changes_nothing(report) -> Non
     }
 
 
+def test_critical_path_is_the_identity_chain_the_build_waited_for(report) -> None:
+    bench, out_dir = report
+    [size] = bench.sizes
+    real_run = size.step("real_run")
+    path = real_run.critical_path
+    names = [name for name, _ in path.nodes]
+    # dbt runs the on-run-start hooks first, then every model waits for its parents
+    # and for its parents' tests: the longest chain is the identity resolution's
+    assert names[0].startswith("customer_backfill-on-run-start")
+    assert names.index("int_identity_nodes") < names.index("int_leads_grouped_by_identity")
+    assert any(name.startswith(("not_null_", "unique_")) for name in names)
+    # a chain of some of the nodes: no longer than every node summed
+    assert path.seconds <= sum(real_run.node_seconds_by_type.values()) + 1e-6
+    assert path.seconds == pytest.approx(sum(seconds for _, seconds in path.nodes))
+    assert "critical path:" in (out_dir / "latest.md").read_text()
+
+
 def test_naive_normalization_is_the_design_documents() -> None:
     assert naive_phone("+1 (555) 123-4567") == "5551234567"
     assert naive_phone("555-1234") is None
@@ -141,3 +159,26 @@ def test_project_dirs_take_labels_or_folder_names(tmp_path) -> None:
         "old": tmp_path,
         "new": tmp_path / "new",
     }
+
+
+def test_build_order_is_what_dbt_build_waited_for(project) -> None:
+    # dbt's graph with test edges, plus the unit tests: every node that the order says
+    # waited for another started after that one had finished, in a real `dbt build`
+    assert project.build().ok
+    target = project.work_dir / "target"
+    finished, started = {}, {}
+    for node in json.loads((target / "run_results.json").read_text())["results"]:
+        steps = {step["name"]: step for step in node["timing"]}
+        if "execute" in steps:
+            started[node["unique_id"]] = (steps.get("compile") or steps["execute"])["started_at"]
+            finished[node["unique_id"]] = steps["execute"]["completed_at"]
+    order = build_order(target)
+    waits = [(before, node) for node, befores in order.items() for before in befores]
+    assert len(waits) > len(order)
+    assert [(b, n) for b, n in waits if started[n] < finished[b]] == []
+    unit_test = "unit_test.customer_backfill.stg_app__leads.test_stg_app__leads_normalizes_phones"
+    assert unit_test in order["model.customer_backfill.stg_app__leads"]
+    assert "model.customer_backfill.stg_app__leads" not in order[unit_test]
+    path = critical_path(target)
+    elapsed = json.loads((target / "run_results.json").read_text())["elapsed_time"]
+    assert 0 < path.seconds <= elapsed

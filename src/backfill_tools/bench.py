@@ -30,6 +30,7 @@ import psycopg2.extensions
 from backfill_tools.appdb import AppSchema, connect
 from backfill_tools.bench_baselines import run_floor, run_per_row
 from backfill_tools.bench_measure import Timed, run_dbt_measured
+from backfill_tools.bench_nodes import critical_path, node_timings, seconds_by_type, slowest_nodes
 from backfill_tools.bench_report import (
     BenchReport,
     ProjectResult,
@@ -159,34 +160,6 @@ def _timed(action: Callable[[], object]) -> Timed:
     return Timed(time.monotonic() - started)
 
 
-def node_timings(project: DbtProject) -> list[tuple[str, str, float]]:
-    """(resource type, name, seconds) of every node of the last dbt command."""
-    results = project.work_dir / "target" / "run_results.json"
-    if not results.exists():
-        return []
-    return [
-        (
-            node["unique_id"].split(".")[0],
-            node["unique_id"].split(".")[2],
-            float(node["execution_time"]),
-        )
-        for node in json.loads(results.read_text())["results"]
-    ]
-
-
-def slowest_nodes(timings: list[tuple[str, str, float]], count: int = 6) -> list[tuple[str, float]]:
-    ranked = sorted(timings, key=lambda node: node[2], reverse=True)
-    return [(name, seconds) for _, name, seconds in ranked[:count]]
-
-
-def seconds_by_type(timings: list[tuple[str, str, float]]) -> dict[str, float]:
-    """Summed node seconds per resource type (threads overlap: the sum exceeds the wall time)."""
-    totals: dict[str, float] = {}
-    for resource_type, _, seconds in timings:
-        totals[resource_type] = totals.get(resource_type, 0.0) + seconds
-    return totals
-
-
 def has_rollback_macro(project: DbtProject) -> bool:
     manifest = project.work_dir / "target" / "manifest.json"
     return ROLLBACK_MACRO in json.loads(manifest.read_text()).get("macros", {})
@@ -255,7 +228,8 @@ class Bench:
         project: DbtProject | None = None,
         label: str = "",
     ) -> None:
-        timings = node_timings(project) if project else []
+        target_dir = project.work_dir / "target" if project else None
+        timings = node_timings(target_dir) if target_dir else []
         steps[name] = StepResult(
             timed.seconds,
             timed.peak_rss_mib,
@@ -263,6 +237,7 @@ class Bench:
             "",
             slowest_nodes(timings),
             seconds_by_type(timings),
+            critical_path(target_dir) if target_dir else None,
         )
         peak = f", dbt peak RSS {timed.peak_rss_mib:.0f} MiB" if timed.peak_rss_mib else ""
         who = f" {label}" if label and len(self.projects) > 1 else ""

@@ -9,6 +9,7 @@ from dataclasses import asdict, dataclass, field
 from datetime import datetime, timezone
 from pathlib import Path
 
+from backfill_tools.bench_nodes import CriticalPath
 from backfill_tools.devdb import DevDb
 
 MIB = 1024 * 1024
@@ -42,6 +43,7 @@ class StepResult:
     note: str = ""
     slowest_nodes: list[tuple[str, float]] = field(default_factory=list)
     node_seconds_by_type: dict[str, float] = field(default_factory=dict)
+    critical_path: CriticalPath | None = None
 
 
 @dataclass
@@ -89,6 +91,15 @@ class SizeResult:
         if found is None:
             return "-"
         return f"{found.seconds:.1f}" if found.seconds is not None else found.note
+
+
+def _critical_path_text(path: CriticalPath, shown: int = 8) -> str:
+    """The chain's seconds and its slowest nodes, in run order."""
+    slowest = sorted(path.nodes, key=lambda node: node[1], reverse=True)[:shown]
+    threshold = min(seconds for _, seconds in slowest)
+    kept = [(name, seconds) for name, seconds in path.nodes if seconds >= threshold][:shown]
+    names = " > ".join(f"{name} {seconds:.1f}" for name, seconds in kept)
+    return f"{path.seconds:.0f} s in {len(path.nodes)} nodes, the slowest in run order: {names}"
 
 
 def _mark(met: bool) -> str:
@@ -279,6 +290,8 @@ class BenchReport:
                     f"- {who}{STEPS[step]} ({largest.leads:,} leads, {found.seconds:.0f} s wall):"
                     f" {nodes}; summed by type: {sums}"
                 )
+            if found and found.critical_path and found.critical_path.nodes:
+                lines.append(f"  - critical path: {_critical_path_text(found.critical_path)}")
         return lines
 
     def markdown(self) -> str:
@@ -308,7 +321,8 @@ class BenchReport:
                 "",
                 *self.outcomes(),
                 "",
-                "Slowest dbt nodes:",
+                "Slowest dbt nodes, and the critical path (the chain of nodes that set the wall"
+                " clock):",
                 "",
                 *self.slowest(),
                 "",
