@@ -25,6 +25,7 @@ from backfill_tools.dbtrun import DbtProject
 
 MACROS = (
     "clean_text",
+    "clean_any_text",
     "normalize_psid",
     "normalize_phone",
     "normalize_email",
@@ -244,3 +245,27 @@ def test_equivalent_inputs_normalize_to_one_value(
         assert apply(database, expressions[macro], written) == canonical, written
 
     check()
+
+
+# -- clean_text's fast path gives what its general path gives ---------------------------------
+# Printable ASCII words (the fast path's inputs) between separators, some of which must send a
+# value to the general path: runs of spaces, tabs, control and invisible characters.
+ASCII_SEPARATORS = ["", " ", "  ", "\t", "\n", "\x01", "\x7f", "\x85", "\u00a0", "\u200b"]
+
+
+@st.composite
+def mostly_ascii(draw: st.DrawFn) -> str:
+    words = draw(st.lists(st.text(st.characters(min_codepoint=0x21, max_codepoint=0x7E),
+                                  max_size=6), max_size=5))  # fmt: skip
+    separators = [draw(st.sampled_from(ASCII_SEPARATORS)) for _ in range(len(words) + 1)]
+    pieces = zip(words, separators[1:], strict=True)
+    return separators[0] + "".join(word + separator for word, separator in pieces)
+
+
+@PROPERTY_SETTINGS
+@given(values=st.lists(st.one_of(mostly_ascii(), any_text), min_size=1, max_size=40))
+def test_clean_text_fast_path_agrees_with_the_general_path(
+    expressions: dict[str, str], database: psycopg2.extensions.connection, values: list[str]
+) -> None:
+    fast = apply(database, expressions["clean_text"], values)
+    assert fast == apply(database, expressions["clean_any_text"], values), values

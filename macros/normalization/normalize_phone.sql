@@ -38,23 +38,42 @@
                     ) as has_international_prefix
                 from (
                     select
-                        -- the extension goes, and so does a national trunk prefix written
-                        -- "(0)" after the country code (+44 (0)20 ...)
-                        regexp_replace(
-                            regexp_replace(
-                                translate(
+                        -- a national trunk prefix written "(0)" after the country code
+                        -- (+44 (0)20 ...) goes
+                        replace(
+                            case
+                                -- and so does the extension; every extension has an x
+                                -- or a #, so most numbers skip the regular expression
+                                when strpos(ascii_digits.value, 'x') > 0
+                                    or strpos(ascii_digits.value, 'X') > 0
+                                    or strpos(ascii_digits.value, '#') > 0
+                                    then regexp_replace(
+                                        ascii_digits.value,
+                                        '\s*[,;]?\s*(ext(ension)?\.?|x|#)\s*[0-9]{1,6}\s*$',
+                                        '',
+                                        'i'
+                                    )
+                                else ascii_digits.value
+                            end,
+                            '(0)',
+                            ''
+                        ) as value
+                    from (
+                        select
+                            case
+                                -- ASCII text has none of the other digit forms, and
+                                -- translate() is the costliest step (it compares each
+                                -- character with each of the forms)
+                                when octet_length(({{ column }})::text) = length(({{ column }})::text)
+                                    then {{ clean_text(column) }}
+                                else translate(
                                     {{ clean_text(column) }},
                                     {{ phone_digit_forms() }},
                                     {{ phone_digit_forms_as_ascii() }}
-                                ),
-                                '\s*[,;]?\s*(ext(ension)?\.?|x|#)\s*[0-9]{1,6}\s*$',
-                                '',
-                                'i'
-                            ),
-                            '\(0\)',
-                            '',
-                            'g'
-                        ) as value
+                                )
+                            end as value
+                        limit all
+                    ) as ascii_digits
                     limit all
                 ) as stripped
                 limit all
