@@ -78,9 +78,10 @@
 
 
 {% macro is_one_character_repeated(value, min_length, digits_only=false) -%}
-    {#- One character at least min_length times (7777777777, aaa), a digit when
-        digits_only. The regular expression with a back reference that says the same
-        (^([0-9])\1*$) costs PostgreSQL about 20 times more per value. -#}
+    {#- One character at least min_length (1 or more) times (7777777777, aaa), a
+        digit when digits_only. A regular expression with a back reference that says
+        the same (^([0-9])\1*$ for min_length 1 and digits_only) costs PostgreSQL
+        about 20 times more per value. -#}
     (
         length({{ value }}) >= {{ min_length }}
         {%- if digits_only %}

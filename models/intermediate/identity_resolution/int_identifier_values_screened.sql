@@ -136,8 +136,8 @@ blocklisted_values as (
 
 ),
 
--- materialized: final reads builtin_reason three times, and inlined, the rules of
--- identifier_rejection_reason ran once per read (measured at 300k leads: this
+-- materialized: final reads builtin_reason in three columns, and inlined, the rules
+-- of identifier_rejection_reason ran once per reference (measured at 300k leads: this
 -- model's query took 2.7-4.1 s inlined, 2.0-2.2 s materialized)
 screened as materialized (
 
