@@ -438,6 +438,22 @@ def test_every_lead_is_explained(built: Built) -> None:
     assert rows[uid("gmail_1")] == "no_shared_identifier"
 
 
+def test_a_lead_explanation_lists_the_identifiers_refused_to_it(built: Built) -> None:
+    rows = dict(
+        built.db.query(
+            f"select lead_id::text, refused_identifiers from {SCHEMA}.identity_lead_explanations"
+        )
+    )
+    # a vetoed value (psids_3's phone would join two PSIDs), a rejected one (junk_3's
+    # all-zero phone) and none (chain_2's phone linked it)
+    vetoed = {"type": "phone", "value": "4045553001", "reason": "would_join_different_psids"}
+    assert rows[uid("psids_3")] == [vetoed]
+    assert rows[uid("junk_3")] == [
+        {"type": "phone", "value": "0000000000", "reason": "phone_repeated_digits"}
+    ]
+    assert rows[uid("chain_2")] == []
+
+
 def test_same_data_in_another_order_gives_the_same_customers_and_ids(
     built: Built, pg_server: DevDb, tmp_path_factory: pytest.TempPathFactory
 ) -> None:

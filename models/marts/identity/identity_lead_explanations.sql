@@ -59,23 +59,12 @@ stage_members as (
 ),
 
 {% endfor %}
-{% for stage in stages %}
-{{ stage }}_joined_groups as (
-
-    -- the groups of the stage that gathered more than one group of the stage
-    -- before (grouped, not windowed: a hash aggregate, not a sort of every node)
-    select group_id
-
-    from {{ stage }}_groups
-    group by group_id
-    having min(prior_group_id) <> max(prior_group_id)
-
-),
-
-{% endfor %}
 stage_joins as (
 
-    -- per stage, the nodes whose group was joined to another one in that stage
+    -- per stage, the nodes whose group was joined to another one in that stage. A
+    -- joined group takes the smallest id of the groups it gathered, so it is the
+    -- group of a node whose group changed (as int_leads_grouped_by_identity reads
+    -- matched_on): a semi-join on those nodes, not an aggregate of every node
     {% for stage in stages %}
     select
         '{{ stage }}' as link_stage,
@@ -84,8 +73,12 @@ stage_joins as (
         {{ stage }}_groups.prior_group_id
 
     from {{ stage }}_groups
-    inner join {{ stage }}_joined_groups
-        on {{ stage }}_groups.group_id = {{ stage }}_joined_groups.group_id
+    where
+        {{ stage }}_groups.group_id in (
+            select changed_nodes.group_id
+            from {{ stage }}_groups as changed_nodes
+            where changed_nodes.group_id <> changed_nodes.prior_group_id
+        )
     {% if not loop.last %}union all{% endif %}
     {% endfor %}
 
@@ -162,6 +155,29 @@ vetoed_values as (
 
 ),
 
+refused_values as materialized (
+
+    -- the values that were not allowed to link, and why (one row per veto reason):
+    -- found among the values first (materialized, so the planner cannot join every
+    -- node to every value before filtering), then joined to the few nodes that
+    -- carry them
+    select
+        identifier_values.identifier_type,
+        identifier_values.identifier_value,
+        identifier_values.rejection_reason,
+        vetoed_values.veto_reason
+
+    from identifier_values
+    left join vetoed_values
+        on
+            identifier_values.identifier_type || ':' || identifier_values.identifier_value
+            = vetoed_values.value_key
+    where
+        identifier_values.rejection_reason is not null
+        or vetoed_values.value_key is not null
+
+),
+
 refused_identifiers as (
 
     -- the node's own identifiers that were not allowed to link it, and why
@@ -171,23 +187,16 @@ refused_identifiers as (
             jsonb_build_object(
                 'type', node_identifiers.identifier_type,
                 'value', node_identifiers.identifier_value,
-                'reason', coalesce(identifier_values.rejection_reason, vetoed_values.veto_reason)
+                'reason', coalesce(refused_values.rejection_reason, refused_values.veto_reason)
             )
-            order by node_identifiers.identifier_type, vetoed_values.veto_reason
+            order by node_identifiers.identifier_type, refused_values.veto_reason
         ) as refused_identifiers
 
     from node_identifiers
-    inner join identifier_values
+    inner join refused_values
         on
-            node_identifiers.identifier_type = identifier_values.identifier_type
-            and node_identifiers.identifier_value = identifier_values.identifier_value
-    left join vetoed_values
-        on
-            node_identifiers.identifier_type || ':' || node_identifiers.identifier_value
-            = vetoed_values.value_key
-    where
-        identifier_values.rejection_reason is not null
-        or vetoed_values.value_key is not null
+            node_identifiers.identifier_type = refused_values.identifier_type
+            and node_identifiers.identifier_value = refused_values.identifier_value
     group by node_identifiers.node_id
 
 ),
