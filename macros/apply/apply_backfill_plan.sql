@@ -9,6 +9,12 @@
         {{ apply_lead_links() }}
         {{ refresh_lead_statistics() }}
         {{ apply_job_links() }}
+        {{ analyze_relations([
+            source('app', 'customer'),
+            source('app', 'customer_address'),
+            source('app', 'job'),
+            ref('backfill_ledger'),
+        ]) }}
     {% endif %}
 {% endmacro %}
 

@@ -230,7 +230,7 @@
         in use inside the transaction (with those customers locked), stop if any is in use
         and force is false, undo the rest (jobs and leads unlinked only where the link is
         still the backfill's; addresses and customers deleted), mark the ledger entries,
-        add the Audit row. -#}
+        add the Audit row, and analyze what it changed. -#}
     create temp table backfill_rollback_entries on commit drop as
     {{ rollback_entries_sql(run_ids) }};
     analyze backfill_rollback_entries;
@@ -369,6 +369,14 @@
             )
         ),
         now();
+
+    {{ analyze_relations([
+        source('app', 'lead'),
+        source('app', 'job'),
+        source('app', 'customer_address'),
+        source('app', 'customer'),
+        ref('backfill_ledger'),
+    ]) }}
 {% endmacro %}
 
 
