@@ -55,12 +55,15 @@ backfill_customer_phones as materialized (
 
 ),
 
-shared_phones as (
+shared_phones as materialized (
 
     -- linear: the pairs below are built only for phones held more than once and
     -- not refused, so a refused placeholder held by thousands pairs nothing,
     -- whatever join order the planner picks (the self-join of all backfill
-    -- customers that came first took 97 s in one run at a million leads)
+    -- customers that came first took 97 s in one run at a million leads).
+    -- Materialized: when the ledger's statistics promised one backfill customer,
+    -- PostgreSQL nested-looped every customer over this aggregate and redid it for
+    -- each (minutes at 100k leads); a stored result is only re-read
     select backfill_customer_phones.phone_normalized
 
     from backfill_customer_phones
