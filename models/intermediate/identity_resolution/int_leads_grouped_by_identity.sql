@@ -62,28 +62,79 @@ email_groups as (
 
 members as (
 
-    -- every node with its final group and, per stage, whether its group was joined
-    -- to another one in that stage
+    -- every node with its final group (the last stage's)
     select
         nodes.node_id,
         nodes.node_type,
         nodes.lead_id,
         nodes.customer_id,
-        email_groups.group_id,
-        force_link_groups.group_id <> force_link_groups.prior_group_id as is_joined_by_force_link,
-        psid_groups.group_id <> psid_groups.prior_group_id as is_joined_by_psid,
-        phone_groups.group_id <> phone_groups.prior_group_id as is_joined_by_phone,
-        email_groups.group_id <> email_groups.prior_group_id as is_joined_by_email
+        email_groups.group_id
 
     from nodes
-    inner join force_link_groups
-        on nodes.node_id = force_link_groups.node_id
-    inner join psid_groups
-        on nodes.node_id = psid_groups.node_id
-    inner join phone_groups
-        on nodes.node_id = phone_groups.node_id
     inner join email_groups
         on nodes.node_id = email_groups.node_id
+
+),
+
+stage_joined_nodes as (
+
+    -- the few nodes whose group a stage joined to another one: a final group was
+    -- joined in a stage when one of its nodes was (one filtered scan per stage,
+    -- instead of joining every stage's groups to every node)
+    select
+        node_id,
+        'force_link' as link_stage
+
+    from force_link_groups
+    where group_id <> prior_group_id
+
+    union all
+
+    select
+        node_id,
+        'psid' as link_stage
+
+    from psid_groups
+    where group_id <> prior_group_id
+
+    union all
+
+    select
+        node_id,
+        'phone' as link_stage
+
+    from phone_groups
+    where group_id <> prior_group_id
+
+    union all
+
+    select
+        node_id,
+        'email' as link_stage
+
+    from email_groups
+    where group_id <> prior_group_id
+
+),
+
+group_stages as (
+
+    select
+        email_groups.group_id,
+        array_remove(
+            array[
+                case when bool_or(stage_joined_nodes.link_stage = 'force_link') then 'force_link' end,
+                case when bool_or(stage_joined_nodes.link_stage = 'psid') then 'psid' end,
+                case when bool_or(stage_joined_nodes.link_stage = 'phone') then 'phone' end,
+                case when bool_or(stage_joined_nodes.link_stage = 'email') then 'email' end
+            ],
+            null
+        ) as matched_on
+
+    from stage_joined_nodes
+    inner join email_groups
+        on stage_joined_nodes.node_id = email_groups.node_id
+    group by email_groups.group_id
 
 ),
 
@@ -95,16 +146,7 @@ groups as (
         coalesce(
             array_agg(distinct customer_id order by customer_id) filter (where customer_id is not null),
             '{}'
-        ) as customer_ids,
-        array_remove(
-            array[
-                case when bool_or(is_joined_by_force_link) then 'force_link' end,
-                case when bool_or(is_joined_by_psid) then 'psid' end,
-                case when bool_or(is_joined_by_phone) then 'phone' end,
-                case when bool_or(is_joined_by_email) then 'email' end
-            ],
-            null
-        ) as matched_on
+        ) as customer_ids
 
     from members
     group by group_id
@@ -161,7 +203,7 @@ described_groups as (
             strongest_identifiers.identifier_type || ':' || strongest_identifiers.identifier_value,
             'individual:' || anchor_nodes.lead_id::text
         ) as base_group_key,
-        groups.matched_on,
+        coalesce(group_stages.matched_on, '{}') as matched_on,
         case
             when cardinality(groups.customer_ids) > 0 then groups.customer_ids
             else coalesce(group_merge_candidates.candidate_customer_ids, '{}')
@@ -172,6 +214,8 @@ described_groups as (
         on groups.anchor_node_id = anchor_nodes.node_id
     left join strongest_identifiers
         on groups.group_id = strongest_identifiers.group_id
+    left join group_stages
+        on groups.group_id = group_stages.group_id
     left join group_merge_candidates
         on groups.group_id = group_merge_candidates.group_id
 
