@@ -6,6 +6,10 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 QUALITY_LEADS ?= 100000
+# Tests run in parallel, one worker per core (at most 4): a test's time is mostly dbt's own
+# Python, on one core, so a second worker uses the core the first leaves idle.
+TEST_WORKERS ?= auto
+TEST_MAX_WORKERS ?= 4
 export DBT_PROFILES_DIR ?= $(CURDIR)
 
 .PHONY: help setup demo test test-fast lint bench bench-quick quality report db-start db-stop db-env clean
@@ -29,8 +33,8 @@ setup: $(STAMP) profiles.yml  ## create .venv with everything installed (idempot
 demo: setup  ## embedded PostgreSQL + synthetic app data + dry run + real run + tests
 	@$(BIN)/backfill-dev demo
 
-test: setup  ## the whole test suite against real PostgreSQL
-	@$(BIN)/python -m pytest $(PYTEST_ARGS)
+test: setup  ## the whole test suite against real PostgreSQL (TEST_WORKERS=1 for one worker)
+	@$(BIN)/python -m pytest -n $(TEST_WORKERS) --maxprocesses $(TEST_MAX_WORKERS) $(PYTEST_ARGS)
 
 lint: setup  ## sqlfluff + ruff
 	@$(BIN)/sqlfluff lint models $(wildcard data-tests analyses)

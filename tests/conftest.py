@@ -24,11 +24,21 @@ def pg_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[DevDb | Exte
         yield ExternalServer.from_environment()
         return
     version = int(os.environ.get("BACKFILL_TEST_PG_VERSION", "16"))
-    server = DevDb(
-        data_dir=tmp_path_factory.mktemp("pg") / f"pg{version}", port=free_port(), version=version
-    ).start()
+    server = _start_server(tmp_path_factory.mktemp("pg") / f"pg{version}", version)
     yield server
     server.destroy()
+
+
+def _start_server(data_dir: Path, version: int, attempts: int = 3) -> DevDb:
+    """Test workers (pytest -n) each start a server: a free port can be taken by another
+    worker's server before this one binds it, so try another port then."""
+    for _attempt in range(attempts - 1):
+        server = DevDb(data_dir=data_dir, port=free_port(), version=version)
+        try:
+            return server.start()
+        except RuntimeError:
+            server.stop()
+    return DevDb(data_dir=data_dir, port=free_port(), version=version).start()
 
 
 @pytest.fixture

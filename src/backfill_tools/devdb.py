@@ -61,15 +61,29 @@ def _service_user() -> str | None:
     """PostgreSQL refuses to run as root: pick (or create) an ordinary user."""
     if os.geteuid() != 0:
         return None
-    try:
-        pwd.getpwnam(RUN_AS_WHEN_ROOT)
-    except KeyError:
-        subprocess.run(
+    # test workers start together: another may be creating the user (useradd then fails on
+    # the lock of /etc/passwd), so look again before trying again
+    for _attempt in range(5):
+        if _user_exists(RUN_AS_WHEN_ROOT):
+            return RUN_AS_WHEN_ROOT
+        created = subprocess.run(
             ["useradd", "--system", "--no-create-home", RUN_AS_WHEN_ROOT],
-            check=True,
+            check=False,
             capture_output=True,
+            text=True,
         )
-    return RUN_AS_WHEN_ROOT
+        if created.returncode == 0:
+            return RUN_AS_WHEN_ROOT
+        time.sleep(0.5)
+    raise RuntimeError(f"could not create the user {RUN_AS_WHEN_ROOT}: {created.stderr}")
+
+
+def _user_exists(name: str) -> bool:
+    try:
+        pwd.getpwnam(name)
+    except KeyError:
+        return False
+    return True
 
 
 def _open_path_for(path: Path, user: str) -> None:
