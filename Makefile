@@ -33,7 +33,7 @@ setup: $(STAMP) profiles.yml  ## create .venv with everything installed (idempot
 demo: setup  ## embedded PostgreSQL + synthetic app data + dry run + real run + tests
 	@$(BIN)/backfill-dev demo
 
-test: setup  ## the whole test suite against real PostgreSQL (TEST_WORKERS=1 for one worker)
+test: setup  ## the whole test suite against real PostgreSQL (TEST_WORKERS=0: in one process)
 	@$(BIN)/python -m pytest -n $(TEST_WORKERS) --maxprocesses $(TEST_MAX_WORKERS) $(PYTEST_ARGS)
 
 lint: setup  ## sqlfluff + ruff
