@@ -83,6 +83,43 @@ def test_real_run_links_leads_and_jobs(app_db: AppDatabase, project: DbtProject)
     assert app_db.job_customer(ids["job_on_ann_lead"]) == ids["app_customer"]
 
 
+def test_only_what_the_run_alone_reads_is_unlogged(
+    app_db: AppDatabase, project: DbtProject
+) -> None:
+    """Unlogged tables skip the WAL and are emptied by a server crash: right for the
+    tables each run rebuilds for itself, wrong for what is read after the run (the
+    plan `dbt test` checks, the explanations, the ledger the rollback needs)."""
+    seed_small_app(app_db)
+    project.build()
+
+    persistence = dict(
+        app_db.query(
+            "select relname, relpersistence from pg_class"
+            " where relnamespace = 'customer_backfill'::regnamespace and relkind = 'r'"
+        )
+    )
+
+    unlogged = {name for name, kind in persistence.items() if kind == "u"}
+    assert "stg_app__leads" in unlogged
+    assert {name for name in persistence if name.startswith("int_")} <= unlogged
+    assert "int_leads_resolved_to_customers" in unlogged
+    assert "int_identity_groups_email" in unlogged
+    read_after_the_run = {
+        "plan_customers",
+        "plan_lead_links",
+        "plan_job_links",
+        "plan_customer_addresses",
+        "plan_conflicts",
+        "identity_lead_explanations",
+        "identity_refusals",
+        "backfill_ledger",
+        "backfill_runs",
+        "manual_overrides",
+    }
+    assert read_after_the_run <= set(persistence)
+    assert read_after_the_run.isdisjoint(unlogged)
+
+
 def test_rerun_changes_nothing_but_adds_an_audit_row(
     app_db: AppDatabase, project: DbtProject
 ) -> None:

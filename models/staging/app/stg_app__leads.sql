@@ -1,10 +1,12 @@
 {#-
     A table, unlike the other staging models: the normalization is the most expensive
     expression work of a run (regular expressions on every lead), and several models
-    read these columns. As a view it was computed again by each of them.
+    read these columns. As a view it was computed again by each of them. Unlogged, like
+    the intermediate tables: rebuilt by every run, so it needs no WAL.
 -#}
 {{ config(
     materialized='table',
+    unlogged=true,
     indexes=[{'columns': ['lead_id'], 'unique': true}],
 ) }}
 
