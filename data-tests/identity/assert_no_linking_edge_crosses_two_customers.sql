@@ -17,22 +17,16 @@ with
 
 ),
 
-{{ stage }}_groups as (
+{{ stage }}_groups as not materialized (
 
     select * from {{ ref('int_identity_groups_' ~ stage) }}
 
 ),
 
 {% endfor %}
-final_groups as (
+final_groups as not materialized (
 
     select * from {{ ref('int_identity_groups_email') }}
-
-),
-
-lead_groups as (
-
-    select * from {{ ref('int_leads_grouped_by_identity') }}
 
 ),
 
@@ -91,19 +85,29 @@ unconverged_edges as (
 
 ),
 
+group_customers as (
+
+    -- the plan's group_key is the final group's (int_leads_grouped_to_customers
+    -- passes it on), so no join back to the grouping is needed
+    select distinct
+        group_key,
+        resolved_customer_id
+
+    from resolved_leads
+    where resolved_customer_id is not null
+
+),
+
 groups_with_two_customers as (
 
     select
         'final' as link_stage,
-        lead_groups.group_key as value_key,
-        'one group resolves to ' || count(distinct resolved_leads.resolved_customer_id)
-        || ' customers' as failure
+        group_key as value_key,
+        'one group resolves to ' || count(*) || ' customers' as failure
 
-    from lead_groups
-    inner join resolved_leads
-        on lead_groups.lead_id = resolved_leads.lead_id
-    group by lead_groups.group_key
-    having count(distinct resolved_leads.resolved_customer_id) > 1
+    from group_customers
+    group by group_key
+    having count(*) > 1
 
 ),
 

@@ -20,63 +20,52 @@ customers as (
 
 ),
 
-lead_links as (
+linked_leads as (
 
-    select * from {{ ref('plan_lead_links') }}
+    -- the leads the run links, with what the survivorship rule reads. A group gets a
+    -- new customer only when none of its leads is linked yet (a linked lead makes its
+    -- customer a candidate), so a new customer's leads here are all of its group's
+    select
+        resolved_leads.resolved_customer_id as customer_id,
+        resolved_leads.lead_action = 'link_to_new_customer' as is_new_customer,
+        resolved_leads.group_key,
+        resolved_leads.group_type,
+        resolved_leads.matched_on,
+        resolved_leads.lead_id,
+        {{ clean_text('leads.lead_name') }} as lead_name,
+        resolved_leads.contact_phone,
+        resolved_leads.contact_email,
+        resolved_leads.is_role_email,
+        resolved_leads.created_at
+
+    from resolved_leads
+    inner join leads
+        on resolved_leads.lead_id = leads.lead_id
+    where resolved_leads.lead_action in ('link_to_existing_customer', 'link_to_new_customer')
 
 ),
 
 receiving_customers as (
 
+    -- one pass over the linked leads, sorted once: the customer's links and, for a
+    -- new customer, survivorship - the most recent non-empty name; the most recent
+    -- phone that is not junk; the most recent e-mail that is not junk, a personal
+    -- address preferred to a role address (info@...). This reads the plan's source
+    -- rather than plan_lead_links, so both tables are built side by side
     select
         customer_id,
         bool_and(is_new_customer) as is_new_customer,
         min(group_key) as group_key,
         min(group_type) as group_type,
         min(matched_on) as matched_on,
-        count(*) as leads_to_link
-
-    from lead_links
-    group by customer_id
-
-),
-
-group_leads as (
-
-    -- every lead of the customer's group: the survivorship rule reads them all
-    select
-        receiving_customers.customer_id,
-        leads.lead_id,
-        {{ clean_text('leads.lead_name') }} as lead_name,
-        resolved_leads.contact_phone,
-        resolved_leads.contact_email,
-        resolved_leads.is_role_email,
-        leads.created_at
-
-    from receiving_customers
-    inner join resolved_leads
-        on receiving_customers.group_key = resolved_leads.group_key
-    inner join leads
-        on resolved_leads.lead_id = leads.lead_id
-    where receiving_customers.is_new_customer
-
-),
-
-survivors as (
-
-    -- survivorship: the most recent non-empty name; the most recent phone that is
-    -- not junk; the most recent e-mail that is not junk, a personal address
-    -- preferred to a role address (info@...)
-    select
-        customer_id,
-        count(*) as group_lead_count,
-        {{ most_recent_value('lead_name') }} as customer_name,
-        {{ most_recent_value('contact_phone') }} as phone,
+        count(*) as leads_to_link,
+        {{ most_recent_value('lead_name') }} as survivor_name,
+        {{ most_recent_value('contact_phone') }} as survivor_phone,
         {{ most_recent_value(
             'contact_email', 'is_role_email asc, created_at desc, lead_id desc'
-        ) }} as email
+        ) }} as survivor_email
 
-    from group_leads
+    from linked_leads
     group by customer_id
 
 ),
@@ -90,25 +79,32 @@ final as (
         receiving_customers.group_type,
         receiving_customers.matched_on,
         receiving_customers.leads_to_link,
-        coalesce(survivors.group_lead_count, receiving_customers.leads_to_link) as group_lead_count,
-        coalesce(survivors.customer_name, customers.customer_name) as customer_name,
-        coalesce(survivors.phone, customers.phone_raw) as phone,
-        coalesce(survivors.email, customers.email_raw) as email,
+        receiving_customers.leads_to_link as group_lead_count,
+        case
+            when receiving_customers.is_new_customer then receiving_customers.survivor_name
+            else customers.customer_name
+        end as customer_name,
+        case
+            when receiving_customers.is_new_customer then receiving_customers.survivor_phone
+            else customers.phone_raw
+        end as phone,
+        case
+            when receiving_customers.is_new_customer then receiving_customers.survivor_email
+            else customers.email_raw
+        end as email,
         case
             when receiving_customers.is_new_customer then jsonb_build_object(
                     'groupType', receiving_customers.group_type,
                     'groupKey', receiving_customers.group_key,
                     'matchedOn', to_jsonb(receiving_customers.matched_on),
                     'groupingStrategy', {{ dbt.string_literal(var('grouping_strategy')) }},
-                    'leadCount', survivors.group_lead_count,
-                    'multipleLeads', survivors.group_lead_count > 1,
+                    'leadCount', receiving_customers.leads_to_link,
+                    'multipleLeads', receiving_customers.leads_to_link > 1,
                     'createdBy', {{ dbt.string_literal(var('created_by')) }}
                 )
         end as metadata
 
     from receiving_customers
-    left join survivors
-        on receiving_customers.customer_id = survivors.customer_id
     left join customers
         on receiving_customers.customer_id = customers.customer_id
 

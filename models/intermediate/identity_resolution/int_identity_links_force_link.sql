@@ -1,7 +1,7 @@
 {#- Stage 1, force_link: the user's force_link pairs, refused only when they would
     join two existing customers or break a do_not_link. -#}
 {{ config(
-    indexes=[{'columns': ['group_id']}, {'columns': ['value_key']}],
+    indexes=[{'columns': ['group_id']}, {'columns': ['value_key', 'group_id'], 'unique': true}],
     post_hook=["analyze {{ this }}"],
 ) }}
 

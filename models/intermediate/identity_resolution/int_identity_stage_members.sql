@@ -8,7 +8,7 @@
 -#}
 {{ config(
     indexes=[
-        {'columns': ['link_stage', 'node_id']},
+        {'columns': ['link_stage', 'node_id', 'value_key'], 'unique': true},
     ],
     post_hook=["analyze {{ this }}"],
 ) }}

@@ -5,7 +5,7 @@
 -#}
 {{ config(
     indexes=[
-        {'columns': ['node_id']},
+        {'columns': ['node_id', 'identifier_type', 'identifier_value'], 'unique': true},
         {'columns': ['identifier_type', 'identifier_value']},
     ],
     post_hook=["analyze {{ this }}"],
