@@ -32,126 +32,96 @@ node_identifiers as (
 
 ),
 
-identifier_values as (
+-- the CTEs read several times are inlined (not materialized): a materialized CTE
+-- has no statistics, and each join on it was planned on guesses
+identifier_values as not materialized (
 
     select * from {{ ref('int_identifier_values_screened') }}
 
 ),
 
-stage_members as (
+stage_members as not materialized (
 
     select * from {{ ref('int_identity_stage_members') }}
 
 ),
 
-{% for stage in stages %}
--- read twice (its joined groups, then their nodes): inlined, not materialized
-{{ stage }}_groups as not materialized (
+first_joins as not materialized (
 
-    select * from {{ ref('int_identity_groups_' ~ stage) }}
+    select * from {{ ref('int_identity_first_joins') }}
 
 ),
 
-{{ stage }}_links as (
+{% for stage in stages %}
+{{ stage }}_links as not materialized (
 
     select * from {{ ref('int_identity_links_' ~ stage) }}
 
 ),
 
 {% endfor %}
-stage_joins as (
+{% for stage in stages %}
+{{ stage }}_linking_values as (
 
-    -- per stage, the nodes whose group was joined to another one in that stage. A
-    -- joined group takes the smallest id of the groups it gathered, so it is the
-    -- group of a node whose group changed (as int_leads_grouped_by_identity reads
-    -- matched_on): a semi-join on those nodes, not an aggregate of every node
-    {% for stage in stages %}
-    select
-        '{{ stage }}' as link_stage,
-        {{ loop.index }} as stage_number,
-        {{ stage }}_groups.node_id,
-        {{ stage }}_groups.prior_group_id
-
-    from {{ stage }}_groups
-    where
-        {{ stage }}_groups.group_id in (
-            select changed_nodes.group_id
-            from {{ stage }}_groups as changed_nodes
-            where changed_nodes.group_id <> changed_nodes.prior_group_id
-        )
-    {% if not loop.last %}union all{% endif %}
-    {% endfor %}
-
-),
-
-first_joins as (
-
-    select distinct on (node_id)
-        node_id,
-        link_stage,
-        prior_group_id
-
-    from stage_joins
-    order by node_id asc, stage_number asc
-
-),
-
--- referenced twice (linked and vetoed values): inlined, so the planner sees the tables
-stage_links as not materialized (
-
-    {% for stage in stages %}
-    select
-        link_stage,
-        value_key,
-        identifier_type,
-        identifier_value,
-        group_id,
-        decision,
-        veto_reason
-
-    from {{ stage }}_links
-    {% if not loop.last %}union all{% endif %}
-    {% endfor %}
-
-),
-
-linking_values as (
-
-    -- the value that joined the node's group in that stage; the node's own value
-    -- when it carries one
+    -- the value that joined the node's group in this stage; the node's own value
+    -- when it carries one. Stage by stage, so that PostgreSQL plans each join on
+    -- that stage's statistics (across a union of the four it guessed a few
+    -- thousand rows, not 523,946, and looked each one up in an index)
     select distinct on (first_joins.node_id)
         first_joins.node_id,
         first_joins.link_stage,
-        stage_links.identifier_type,
-        stage_links.identifier_value,
+        {{ stage }}_links.identifier_type,
+        {{ stage }}_links.identifier_value,
         stage_members.node_id is not null as is_own_value
 
     from first_joins
-    inner join stage_links
-        on
-            first_joins.link_stage = stage_links.link_stage
-            and first_joins.prior_group_id = stage_links.group_id
+    inner join {{ stage }}_links
+        on first_joins.prior_group_id = {{ stage }}_links.group_id
     left join stage_members
         on
-            stage_links.link_stage = stage_members.link_stage
-            and stage_links.value_key = stage_members.value_key
+            {{ stage }}_links.value_key = stage_members.value_key
             and first_joins.node_id = stage_members.node_id
-    where stage_links.decision = 'linked'
+            and stage_members.link_stage = '{{ stage }}'
+    where
+        first_joins.link_stage = '{{ stage }}'
+        and {{ stage }}_links.decision = 'linked'
     order by
         first_joins.node_id asc,
         stage_members.node_id is null asc,
-        stage_links.identifier_value asc
+        {{ stage }}_links.identifier_value asc
+
+),
+
+{% endfor %}
+linking_values as (
+
+    -- a node was first joined in one stage only
+    {% for stage in stages %}
+    select * from {{ stage }}_linking_values
+    {% if not loop.last %}union all{% endif %}
+    {% endfor %}
 
 ),
 
 vetoed_values as (
 
     select distinct
-        value_key,
+        identifier_type,
+        identifier_value,
         veto_reason
 
-    from stage_links
-    where decision = 'vetoed'
+    from (
+        {% for stage in stages %}
+        select
+            identifier_type,
+            identifier_value,
+            veto_reason
+
+        from {{ stage }}_links
+        where decision = 'vetoed'
+        {% if not loop.last %}union all{% endif %}
+        {% endfor %}
+    ) as stage_vetoes
 
 ),
 
@@ -160,7 +130,9 @@ refused_values as materialized (
     -- the values that were not allowed to link, and why (one row per veto reason):
     -- found among the values first (materialized, so the planner cannot join every
     -- node to every value before filtering), then joined to the few nodes that
-    -- carry them
+    -- carry them. Junk values, then vetoed values that are not junk: with one `or`
+    -- across the two, PostgreSQL expected 940,841 values instead of 8,369 and read
+    -- every node identifier in index order to merge them
     select
         identifier_values.identifier_type,
         identifier_values.identifier_value,
@@ -170,11 +142,24 @@ refused_values as materialized (
     from identifier_values
     left join vetoed_values
         on
-            identifier_values.identifier_type || ':' || identifier_values.identifier_value
-            = vetoed_values.value_key
-    where
-        identifier_values.rejection_reason is not null
-        or vetoed_values.value_key is not null
+            identifier_values.identifier_type = vetoed_values.identifier_type
+            and identifier_values.identifier_value = vetoed_values.identifier_value
+    where identifier_values.rejection_reason is not null
+
+    union all
+
+    select
+        identifier_values.identifier_type,
+        identifier_values.identifier_value,
+        identifier_values.rejection_reason,
+        vetoed_values.veto_reason
+
+    from vetoed_values
+    inner join identifier_values
+        on
+            vetoed_values.identifier_type = identifier_values.identifier_type
+            and vetoed_values.identifier_value = identifier_values.identifier_value
+    where identifier_values.rejection_reason is null
 
 ),
 
