@@ -126,6 +126,12 @@
 
 
 {% macro apply_job_links() %}
+    {#- The job's lead is compared with `is not distinct from` (the same test: leads.id is
+        never null) on purpose. Two equalities would put jobs.lead_id, plan_job_links.lead_id
+        and leads.id in one equivalence class, PostgreSQL would join the jobs to the plan
+        on (id, lead_id), multiply the two selectivities into an estimate of 1 row and
+        look up the lead of each job in an index: at 1M leads, 514,121 lookups, 11 s of
+        the 40 s this statement took, against 2.6 s for the hash join it plans now. -#}
     with written as (
         update {{ source('app', 'job') }} as jobs
         set customer_id = leads.customer_id
@@ -134,7 +140,7 @@
             on plan_job_links.lead_id = leads.id
         where
             jobs.id = plan_job_links.job_id
-            and jobs.lead_id = leads.id
+            and jobs.lead_id is not distinct from leads.id
             and jobs.customer_id is null
             and leads.customer_id is not null
         returning jobs.id, jobs.customer_id
