@@ -10,57 +10,67 @@
     post_hook=["analyze {{ this }}"],
 ) }}
 
+-- The import CTEs and `members` are read several times each: inlined (not
+-- materialized), so that PostgreSQL plans every join on the tables' statistics
+-- (parallel hash joins) instead of guessing the size of a materialized CTE
+-- (at 1M leads it guessed 5 billion members and sorted them for merge joins).
 with
 
-nodes as (
+nodes as not materialized (
 
     select * from {{ ref('int_identity_nodes') }}
 
 ),
 
-node_identifiers as (
+node_identifiers as not materialized (
 
     select * from {{ ref('int_node_identifiers') }}
 
 ),
 
-identifier_values as (
+identifier_values as not materialized (
 
     select * from {{ ref('int_identifier_values_screened') }}
 
 ),
 
-merge_candidates as (
+stage_members as not materialized (
+
+    select * from {{ ref('int_identity_stage_members') }}
+
+),
+
+merge_candidates as not materialized (
 
     select * from {{ ref('int_leads_matching_several_customers') }}
 
 ),
 
-force_link_groups as (
+force_link_groups as not materialized (
 
     select * from {{ ref('int_identity_groups_force_link') }}
 
 ),
 
-psid_groups as (
+psid_groups as not materialized (
 
     select * from {{ ref('int_identity_groups_psid') }}
 
 ),
 
-phone_groups as (
+phone_groups as not materialized (
 
     select * from {{ ref('int_identity_groups_phone') }}
 
 ),
 
-email_groups as (
+email_groups as not materialized (
 
     select * from {{ ref('int_identity_groups_email') }}
 
 ),
 
-members as (
+members as not materialized (
 
     -- every node with its final group (the last stage's)
     select
@@ -168,28 +178,53 @@ group_merge_candidates as (
 
 ),
 
+usable_node_identifiers as (
+
+    -- every usable identifier of every node: the identifier stages' members already
+    -- are, except the merge candidates' (which take part in no stage), added here
+    select
+        node_id,
+        identifier_type,
+        identifier_value
+
+    from stage_members
+    where link_stage <> 'force_link'
+
+    union all
+
+    select
+        node_identifiers.node_id,
+        node_identifiers.identifier_type,
+        node_identifiers.identifier_value
+
+    from merge_candidates
+    inner join node_identifiers
+        on merge_candidates.node_id = node_identifiers.node_id
+    inner join identifier_values
+        on
+            node_identifiers.identifier_type = identifier_values.identifier_type
+            and node_identifiers.identifier_value = identifier_values.identifier_value
+    where identifier_values.is_usable_for_linking
+
+),
+
 strongest_identifiers as (
 
     -- the group's strongest usable identifier (PSID, then phone, then e-mail),
     -- from its earliest node that has one
     select distinct on (members.group_id)
         members.group_id,
-        node_identifiers.identifier_type,
-        node_identifiers.identifier_value
+        usable_node_identifiers.identifier_type,
+        usable_node_identifiers.identifier_value
 
     from members
-    inner join node_identifiers
-        on members.node_id = node_identifiers.node_id
-    inner join identifier_values
-        on
-            node_identifiers.identifier_type = identifier_values.identifier_type
-            and node_identifiers.identifier_value = identifier_values.identifier_value
-    where identifier_values.is_usable_for_linking
+    inner join usable_node_identifiers
+        on members.node_id = usable_node_identifiers.node_id
     order by
         members.group_id asc,
-        case node_identifiers.identifier_type when 'psid' then 1 when 'phone' then 2 else 3 end asc,
+        case usable_node_identifiers.identifier_type when 'psid' then 1 when 'phone' then 2 else 3 end asc,
         members.node_id asc,
-        node_identifiers.identifier_value asc
+        usable_node_identifiers.identifier_value asc
 
 ),
 
