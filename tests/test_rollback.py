@@ -221,6 +221,8 @@ def test_force_keeps_the_used_customers_and_rolls_back_the_rest(
     used = make_customers_used_by_the_app(app_db, ids)
     unused = backfill_customers(app_db) - set(used.values())
     kept_rows = {table: snapshot(app_db)[table] for table in ("Lead", "Job", "CustomerAddress")}
+    stopped = operation(project, "rollback_backfill", check=False)
+    assert not stopped.ok
 
     result = operation(project, "rollback_backfill", force=True)
 
@@ -240,6 +242,9 @@ def test_force_keeps_the_used_customers_and_rolls_back_the_rest(
     assert payload["stats"]["customersDeleted"] == 2
     assert {kept["customer_id"] for kept in payload["keptCustomers"]} == set(used.values())
     assert "Customers kept:         2" in result.stdout
+    # the stopped rollback announced what force does: its preview, the real counts
+    assert "With force: true the rollback would:" in stopped.stdout
+    assert summary_counts(stopped.stdout) == summary_counts(result.stdout)
     # the kept customers' entries stay active: a later rollback still sees them
     again = operation(project, "rollback_backfill", check=False)
     assert not again.ok

@@ -41,23 +41,14 @@
 
         )
     {% endset %}
-    {#- Only what is printed before the transaction is computed before it: the
-        transaction recomputes the entries and the customers in use under its locks,
-        and a real rollback reports its counts from its own Audit row. The listing of
-        customers in use decides whether a rollback without force stops; the counts
-        are printed only by a dry run or a stopped rollback (44.5 s of a 191 s
-        rollback at a million leads, the listing 18.4 s). -#}
     {% set runs = run_query(rollback_runs_listing_sql(run_ids)) %}
-    {% set kept = run_query(context_sql ~ rollback_kept_listing_sql()) if dry_run or not force else none %}
-    {% set blocked = kept is not none and kept.rows | length > 0 %}
-    {% if dry_run or blocked and not force %}
-        {% set preview = run_query(context_sql ~ rollback_counts_sql(run_ids)) %}
-    {% endif %}
 
     {% if dry_run %}
+        {% set kept = run_query(context_sql ~ rollback_kept_listing_sql()) %}
+        {% set preview = run_query(context_sql ~ rollback_counts_sql(run_ids)) %}
         {{ print_rollback_summary('🔍 ROLLBACK DRY RUN (nothing was changed)', runs, preview.rows[0], kept,
             'would keep' if force else 'would stop') }}
-        {% if blocked and not force %}
+        {% if kept.rows | length > 0 and not force %}
             {% do print('A real rollback would stop here and change nothing, because of the customers above.'
                 ~ ' With force: true it keeps them (and their leads, jobs and addresses) and rolls back'
                 ~ ' the rest.') %}
@@ -65,20 +56,29 @@
         {{ return('') }}
     {% endif %}
 
-    {% if blocked and not force %}
-        {{ print_rollback_summary('⛔ ROLLBACK STOPPED (nothing was changed)', runs, preview.rows[0], kept,
-            'stopped') }}
-        {% do exceptions.raise_compiler_error(
-            "rollback_backfill stopped before changing anything: " ~ preview.rows[0]['customers_kept']
-            ~ " customer(s) the backfill created are now used by the app (listed above); deleting them"
-            ~ " would delete or orphan app data. Resolve them, or run again with"
-            ~ " --args '{force: true}' to keep those customers and roll back everything else."
-        ) %}
-    {% endif %}
-
+    {#- A real rollback computes nothing before its transaction: the transaction finds
+        the customers in use under its locks, and the counts come from its Audit row.
+        Computing the preview first cost 44.5 s (the counts) and 18.4 s (the listing)
+        of a 191 s rollback at a million leads. -#}
     {% do run_atomically('the rollback', rollback_statements(run_ids, references, force)) %}
 
     {% set done = run_query(rollback_result_sql()) %}
+    {% if done.rows | length == 0 %}
+        {#- No Audit row: without force, customers in use made the transaction change
+            nothing. List them, with what force would do. -#}
+        {% set kept = run_query(context_sql ~ rollback_kept_listing_sql()) %}
+        {% set preview = run_query(context_sql ~ rollback_counts_sql(run_ids)) %}
+        {{ print_rollback_summary('⛔ ROLLBACK STOPPED (nothing was changed)', runs, preview.rows[0], kept,
+            'stopped') }}
+        {% do exceptions.raise_compiler_error(
+            "rollback_backfill stopped before changing anything: "
+            ~ (preview.rows[0]['customers_kept'] ~ " customer(s) the backfill created are now used by the app"
+               ~ " (listed above)" if kept.rows | length > 0
+               else "a customer the backfill created was used by the app while the rollback ran")
+            ~ "; deleting them would delete or orphan app data. Resolve them, or run again with"
+            ~ " --args '{force: true}' to keep those customers and roll back everything else."
+        ) %}
+    {% endif %}
     {% set kept_done = run_query(rollback_kept_result_sql()) %}
     {{ print_rollback_summary('↩️  BACKFILL ROLLED BACK   rollback ' ~ invocation_id, runs, done.rows[0],
         kept_done, 'kept') }}

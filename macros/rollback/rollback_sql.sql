@@ -226,11 +226,12 @@
 
 
 {% macro rollback_statements(run_ids, references, force) %}
-    {#- The rollback's writes, for run_atomically: recompute the entries and the customers
-        in use inside the transaction (with those customers locked), stop if any is in use
-        and force is false, undo the rest (jobs and leads unlinked only where the link is
-        still the backfill's; addresses and customers deleted), mark the ledger entries,
-        add the Audit row, and analyze what it changed. -#}
+    {#- The rollback's writes, for run_atomically: compute the entries and the customers
+        in use inside the transaction (with those customers locked); if any is in use
+        and force is false, change nothing and write no Audit row; else undo the rest
+        (jobs and leads unlinked only where the link is still the backfill's; addresses
+        and customers deleted), mark the ledger entries, add the Audit row, and analyze
+        what it changed. -#}
     create temp table backfill_rollback_entries on commit drop as
     {{ rollback_entries_sql(run_ids) }};
     analyze backfill_rollback_entries;
@@ -246,27 +247,21 @@
     {{ rollback_blockers_sql(run_ids, references) }};
     analyze backfill_rollback_blockers;
 
-    {% if not force %}
-        do $backfill_rollback$
-        begin
-            if exists (select 1 from backfill_rollback_blockers) then
-                raise exception using
-                    message = 'rollback_backfill stopped without changing anything: a customer it'
-                        || ' would delete came into use by the app while it was starting',
-                    hint = 'Run it again to see the listing, or pass force: true to keep such customers.';
-            end if;
-        end
-        $backfill_rollback$;
-    {% endif %}
-
+    {#- Without force, one customer in use stops the whole rollback: nothing is
+        actionable, so nothing changes and no Audit row is written, which is how
+        rollback_backfill tells that it stopped (and then lists them). -#}
     create temp table backfill_rollback_actionable on commit drop as
     select entries.*
     from backfill_rollback_entries as entries
-    where not exists (
-        select 1
-        from backfill_rollback_blockers as blockers
-        where blockers.customer_id = entries.customer_id
-    );
+    where
+        not exists (
+            select 1
+            from backfill_rollback_blockers as blockers
+            where blockers.customer_id = entries.customer_id
+        )
+        {% if not force %}
+            and not exists (select 1 from backfill_rollback_blockers)
+        {% endif %};
     analyze backfill_rollback_actionable;
 
     create temp table backfill_rollback_undone (
@@ -368,7 +363,10 @@
                 ) as kept
             )
         ),
-        now();
+        now()
+    {% if not force %}
+        where not exists (select 1 from backfill_rollback_blockers)
+    {% endif %};
 
     {{ analyze_relations([
         source('app', 'lead'),
