@@ -100,9 +100,9 @@
     {#- The ASCII digits of a text, in order. A short text (any phone number) goes through
         two translate() calls, the inner one listing the characters that are not digits,
         the outer one deleting them (on a million leads' phones, 0.7 s against 1.0 s for
-        regexp_replace). translate() compares each character with each one listed, so a long text takes
-        the regular expression instead. `expression` is written out three times: pass a
-        column or another cheap expression. -#}
+        regexp_replace). translate() compares each character with each one listed, so a
+        long text takes the regular expression instead. `expression` is written out four
+        times: pass a column or another cheap expression. -#}
     case
         when length({{ expression }}) <= 64
             then translate({{ expression }}, translate({{ expression }}, '0123456789', ''), '')
