@@ -4,7 +4,7 @@
         read it next are planned with real row counts and distinct values (without them
         PostgreSQL guesses, and picks e.g. a nested loop over 500,000 rows). Views and
         the empty-select incremental tables get nothing. -#}
-    {% if model.config.materialized == 'table' %}
+    {% if model.config.materialized in ('table', 'reusable_table') %}
         analyze {{ this }}
     {% endif %}
 {% endmacro %}

@@ -24,6 +24,7 @@
             ~ "     started_at timestamptz not null default now(),"
             ~ "     client_pid integer not null default pg_backend_pid()"
             ~ " );"
+            ~ " " ~ create_build_key_registry()
             ~ " " ~ take_over_stale_claims(claims, grace)
             ~ " insert into " ~ claims ~ " (invocation_id, command)"
             ~ " select " ~ dbt.string_literal(invocation_id) ~ ", " ~ dbt.string_literal(flags.WHICH)

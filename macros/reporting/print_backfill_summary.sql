@@ -3,8 +3,13 @@
     {% if execute and flags.WHICH in ('build', 'run') %}
         {% set dry_run = is_dry_run() %}
         {% set statuses = {} %}
+        {% set reusable = {'built': 0, 'reused': 0} %}
         {% for result in results %}
             {% do statuses.update({result.node.name: result.status | string}) %}
+            {% if result.node.config.materialized == 'reusable_table' and result.status | string == 'success' %}
+                {% set outcome = 'reused' if result.message == 'REUSED' else 'built' %}
+                {% do reusable.update({outcome: reusable[outcome] + 1}) %}
+            {% endif %}
         {% endfor %}
         {% if dry_run %}
             {% set source_model = 'plan_summary' %}
@@ -25,6 +30,7 @@
             ) %}
             {% if stats.rows | length == 1 %}
                 {{ print_statistics_block(stats.rows[0], dry_run) }}
+                {{ print_reused_tables(reusable['reused'], reusable['built']) }}
                 {% if var('verbose') %}
                     {{ print_customer_groups(dry_run) }}
                 {% endif %}
@@ -66,6 +72,16 @@
     {% do print('') %}
     {% do print('Plan: ' ~ target.schema ~ '.plan_customers, plan_lead_links, plan_job_links,'
         ~ ' plan_customer_addresses, plan_conflicts') %}
+{% endmacro %}
+
+
+{% macro print_reused_tables(reused, built) %}
+    {#- One line: how many tables of the plan this run kept because nothing they are built
+        from had changed (reusable_table), and how many it built. -#}
+    {% if reused > 0 %}
+        {% do print('Reused ' ~ reused ~ ' of ' ~ (reused + built) ~ ' tables of the plan: nothing they are'
+            ~ ' built from has changed since they were built (dbt prints REUSED; --full-refresh rebuilds them).') %}
+    {% endif %}
 {% endmacro %}
 
 

@@ -2,10 +2,10 @@
     A table, unlike the other staging models: the normalization is the most expensive
     expression work of a run (regular expressions on every lead), and several models
     read these columns. As a view it was computed again by each of them. Unlogged, like
-    the intermediate tables: rebuilt by every run, so it needs no WAL.
+    the intermediate tables: rebuilt whenever a lead changes, so it needs no WAL.
 -#}
 {{ config(
-    materialized='table',
+    materialized='reusable_table',
     unlogged=true,
     indexes=[{'columns': ['lead_id'], 'unique': true}],
 ) }}
