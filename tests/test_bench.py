@@ -40,7 +40,7 @@ def test_report_has_every_step_of_the_size(report) -> None:
     [project] = size.projects.values()
     assert size.leads == LEADS
     assert set(size.baselines) | set(project.steps) == set(STEPS)
-    for step in ("dry_run", "real_run", "rerun", "floor", "per_row"):
+    for step in ("dry_run", "real_run", "real_after_dry", "rerun", "floor", "per_row"):
         assert size.seconds(step) is not None and size.seconds(step) > 0, step
     rollback = project.steps["rollback"]
     assert rollback.seconds is not None or rollback.note == "n/a"
@@ -76,6 +76,8 @@ def test_the_project_run_is_counted_and_the_rerun_changes_nothing(report) -> Non
     bench, _ = report
     [size] = bench.sizes
     assert size.step("real_run").outcome["leads_linked"] > 0
+    # the real run after its dry run keeps tables of that dry run and writes the same
+    assert size.step("real_after_dry").outcome == size.step("real_run").outcome
     assert size.step("rerun").outcome == {
         "customers_created": 0,
         "leads_linked": 0,

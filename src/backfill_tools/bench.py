@@ -5,7 +5,9 @@ For each size, on an embedded PostgreSQL started for the benchmark:
 1. generate the labeled dataset into a template database (not timed), vacuum and
    analyze it once;
 2. on a fresh copy of the template (`create database ... template ...`), time the dry
-   run; on another fresh copy, the real run (`dbt build`, tests included), then on that
+   run, then on that same database the real run that follows it (the tables of the
+   plan that nothing has changed for are kept: REUSED); on another fresh copy, the
+   real run (`dbt build`, tests included), then on that
    same database the idempotent re-run and the rollback (`dbt run-operation
    rollback_backfill`, when the project has that macro), with the peak RSS of each dbt
    process and the size of the project's own relations;
@@ -263,6 +265,8 @@ class Bench:
         for label, database in pairs:
             self.db.fresh_copy(template, database)
             self.run_step(result, label, database, "dry_run", ("build",), {"dry_run": True}, before)
+        for label, database in pairs:
+            self.run_step(result, label, database, "real_after_dry", ("build",), None, before)
         after_run: dict[str, LinkCounts] = {}
         for label, database in pairs:
             self.db.fresh_copy(template, database)
