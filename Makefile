@@ -47,11 +47,11 @@ quality: setup  ## precision/recall of the one-pass and the staged grouping (QUA
 report: setup  ## the identity review report of the last dry run, in reports/
 	@$(BIN)/backfill-dev report
 
-bench: setup  ## benchmark 10k, 100k, 1M leads (BENCH_ARGS='--sizes 10k' to choose)
+bench: setup  ## benchmark 100 (dbt's fixed cost), 10k, 100k, 1M leads (BENCH_ARGS='--sizes 10k' to choose)
 	@$(BIN)/backfill-dev bench $(BENCH_ARGS)
 
-bench-quick: setup  ## benchmark 10k and 100k leads
-	@$(BIN)/backfill-dev bench --sizes 10k,100k $(BENCH_ARGS)
+bench-quick: setup  ## benchmark 100, 10k and 100k leads
+	@$(BIN)/backfill-dev bench --sizes 100,10k,100k $(BENCH_ARGS)
 
 db-start: setup  ## start the development PostgreSQL (prints the PG* variables)
 	@$(BIN)/backfill-dev db start

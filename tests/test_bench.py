@@ -156,6 +156,50 @@ def test_report_compares_projects_row_by_row() -> None:
     assert "- after: 1,000,000 leads: dry run / floor = 0.50x (target <= 0.5x): met" in checks
 
 
+def test_targets_set_dbts_fixed_cost_against_the_floor() -> None:
+    def size(leads: int, floor: float, per_row: float | None, **steps: float) -> SizeResult:
+        baselines = {"floor": StepResult(seconds=floor)}
+        if per_row is not None:
+            baselines["per_row"] = StepResult(seconds=per_row)
+        return SizeResult(
+            leads=leads,
+            jobs=leads // 2,
+            unlinked_leads=leads,
+            unlinked_jobs=leads // 2,
+            app_bytes=0,
+            generate_seconds=0.0,
+            baselines=baselines,
+            projects={
+                "project": ProjectResult({k: StepResult(seconds=v) for k, v in steps.items()})
+            },
+        )
+
+    tiny = size(100, 0.1, 1.0, dry_run=25.0, real_run=30.0, rerun=28.0)
+    mid = size(100_000, 5.0, 90.0, dry_run=40.0, real_run=60.0, rerun=45.0)
+    big = size(1_000_000, 50.0, None, dry_run=100.0, real_run=90.0, rerun=110.0)
+    checks = BenchReport(command="test", machine={}, seed=7, sizes=[tiny, mid, big]).target_checks()
+
+    # real run 1.8x: met, so no bound is printed under it
+    assert "- 1,000,000 leads: real run / floor = 1.80x (target <= 2.0x): met" in checks
+    dry = checks.index("- 1,000,000 leads: dry run / floor = 2.00x (target <= 0.5x): NOT met")
+    assert checks[dry + 1] == (
+        "  - dbt's fixed cost: the same step on 100 leads took 25.0 s, 0.50x this floor"
+    )
+    rerun = checks.index("- 1,000,000 leads: re-run / floor = 2.20x (target <= 0.3x): NOT met")
+    assert checks[rerun + 1] == (
+        "  - dbt's fixed cost: the same step on 100 leads took 28.0 s, 0.56x this floor:"
+        " above the target before any lead is read"
+    )
+    per_row = checks.index("- 100,000 leads: per-row / real run = 1.5x (target >= 10x): NOT met")
+    assert checks[per_row + 1] == (
+        "  - dbt's fixed cost: a real run on 100 leads took 30.0 s, so per-row / real run"
+        " is at most 3.0x here even if the 100,000 leads cost nothing"
+    )
+    # without a dataset small enough, no bound is claimed
+    alone = BenchReport(command="test", machine={}, seed=7, sizes=[mid, big]).target_checks()
+    assert not [line for line in alone if "fixed cost" in line]
+
+
 def test_project_dirs_take_labels_or_folder_names(tmp_path) -> None:
     assert project_dirs([f"old={tmp_path}", str(tmp_path / "new")]) == {
         "old": tmp_path,

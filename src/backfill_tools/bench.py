@@ -43,7 +43,6 @@ from backfill_tools.bench_report import (
 from backfill_tools.dbtrun import PROJECT_DIR, DbtProject
 from backfill_tools.devdb import DevDb, free_port
 
-DEFAULT_SIZES = (10_000, 100_000, 1_000_000)
 PER_ROW_MAX = 100_000
 RUN_DATABASE = "bench_run"
 PROJECT_SCHEMA = "customer_backfill"
