@@ -52,12 +52,14 @@ class AppDatabase:
         phone: str | None = None,
         email: str | None = None,
         id: str | None = None,
+        created_at: datetime | None = None,
     ) -> str:
         customer_id = id or str(uuid.uuid4())
+        at = created_at or self.next_time()
         self.execute(
-            f"insert into {self.table('Customer')} (id, name, phone, email)"
-            " values (%s, %s, %s, %s)",
-            (customer_id, name, phone, email),
+            f"insert into {self.table('Customer')} (id, name, phone, email, created_at, updated_at)"
+            " values (%s, %s, %s, %s, %s, %s)",
+            (customer_id, name, phone, email, at, at),
         )
         return customer_id
 
@@ -96,11 +98,41 @@ class AppDatabase:
 
     def add_job(self, lead_id: str, customer_id: str | None = None, id: str | None = None) -> str:
         job_id = id or str(uuid.uuid4())
+        at = self.next_time()
         self.execute(
-            f"insert into {self.table('Job')} (id, lead_id, customer_id) values (%s, %s, %s)",
-            (job_id, lead_id, customer_id),
+            f"insert into {self.table('Job')} (id, lead_id, customer_id, status, window_start,"
+            " window_end, created_at, updated_at)"
+            " values (%s, %s, %s, 'booked', %s, %s + interval '2 hours', %s, %s)",
+            (job_id, lead_id, customer_id, at, at, at, at),
         )
         return job_id
+
+    def add_conversation(self, lead_id: str | None, customer_id: str | None = None) -> str:
+        """An open conversation of the lead (the app's backfill of conversations gives it
+        its lead's customer), with one message."""
+        conversation_id = str(uuid.uuid4())
+        at = self.next_time()
+        self.execute(
+            f"insert into {self.table('Conversation')} (id, customer_id, lead_id, channel,"
+            " external_id, started_at, created_at, updated_at)"
+            " values (%s, %s, %s, 'sms', %s, %s, %s, %s)",
+            (conversation_id, customer_id, lead_id, conversation_id, at, at, at),
+        )
+        self.execute(
+            f"insert into {self.table('Message')} (conversation_id, role, content)"
+            " values (%s, 'user', 'hello')",
+            (conversation_id,),
+        )
+        return conversation_id
+
+    def add_memory_note(self, customer_id: str, content: str = "vip") -> str:
+        note_id = str(uuid.uuid4())
+        self.execute(
+            f"insert into {self.table('MemoryNote')} (id, customer_id, content)"
+            " values (%s, %s, %s)",
+            (note_id, customer_id, content),
+        )
+        return note_id
 
     def lead_customer(self, lead_id: str) -> str | None:
         value = self.scalar(

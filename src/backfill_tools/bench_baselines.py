@@ -156,8 +156,8 @@ class PerRowBackfill:
             "multipleLeads": len(group.leads) > 1,
         }
         self.execute(
-            f"insert into {self.table('Customer')} (name, phone, email, metadata)"
-            " values (%s, %s, %s, %s) returning id::text",
+            f"insert into {self.table('Customer')} (name, phone, email, metadata, updated_at)"
+            " values (%s, %s, %s, %s, now()) returning id::text",
             (
                 newest.name,
                 next((lead.phone_key for lead in reversed(group.leads) if lead.phone_key), None),

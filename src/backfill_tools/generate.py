@@ -28,7 +28,7 @@ from typing import TypeVar
 
 import psycopg2.extensions
 
-from backfill_tools.appdb import APP_TABLES, AppSchema
+from backfill_tools.appdb import ALL_APP_TABLES, AppSchema
 
 TRUTH_SCHEMA = "backfill_truth"
 START_EPOCH = 1_672_531_200  # 2023-01-01T00:00:00Z
@@ -124,7 +124,7 @@ ROLE_LOCAL_PARTS = ("info", "office", "contact", "admin", "sales", "hello")
 BUSINESS_KINDS = ("plumbing", "roofing", "landscaping", "autobody", "construction",
                   "cleaning", "hvac", "electric", "dental", "bakery")  # fmt: skip
 GMAIL_TAGS = ("quotes", "home", "spam", "work", "jobs", "2024")
-JOB_STATUSES = (("completed", 5), ("scheduled", 3), ("cancelled", 2), ("in_progress", 1))
+JOB_STATUSES = (("completed", 5), ("booked", 3), ("cancelled", 2), ("tentative", 1))
 NANP_FORMATS = (
     ("+1{area}{exch}{line}", 3), ("+1 ({area}) {exch}-{line}", 2), ("({area}) {exch}-{line}", 2),
     ("{area}-{exch}-{line}", 2), ("{area}.{exch}.{line}", 1), ("{area}{exch}{line}", 2),
@@ -175,6 +175,8 @@ class MessRates:
     address_free_form: float = 0.08  # ... free-form ("corner of 5th and main")
     psid_whitespace_persons: float = 0.01  # multi-lead Messenger persons with a ' psid' twin
     app_customer_persons: float = 0.05  # persons the app already made a Customer for
+    app_duplicate_customer: float = 0.30  # ... and a second one later (the app's duplicate)
+    app_customer_without_phone: float = 0.50  # ... whose first one has no phone (e-mail only)
     app_customer_lead_link: float = 0.60  # a lead of such a person has customer_id set
     app_customer_job_link: float = 0.85  # a job of a linked lead has customer_id set
     app_customer_unlinked_job_link: float = 0.10  # a job of an unlinked lead of such a person
@@ -191,6 +193,7 @@ class GenerationSummary:
     leads: int = 0
     jobs: int = 0
     app_customers: int = 0
+    app_duplicate_customers: int = 0  # persons with two app-made customers
     pre_linked_leads: int = 0
     pre_linked_jobs: int = 0
     placeholder_leads: int = 0
@@ -233,6 +236,8 @@ class _Person:
     lat: float
     lng: float
     customer_id: str | None = None
+    duplicate_customer_id: str | None = None  # the app's second customer for the person
+    duplicate_created_at: int = 0
 
 
 def _mailbox(local: str, domain: str) -> str:
@@ -442,7 +447,13 @@ class _Generator:
         )
 
     # -- how a value is written on one lead --------------------------------------------
+    @staticmethod
+    def e164(country: str, digits: str) -> str:
+        """The number as a carrier delivers an SMS sender and as the app stores it."""
+        return f"+{country}{digits}"
+
     def phone_text(self, country: str, digits: str) -> str:
+        """The number as a person types it (a Messenger lead's phone)."""
         if country != "1":
             template = self.pick(INTERNATIONAL_FORMATS[country])
             return template.format(a=digits[2:6], b=digits[6:])
@@ -520,7 +531,8 @@ class _Generator:
         s.persons += 1
         s.multi_lead_persons += lead_count > 1
         self.rows["person"].append(
-            f"{person.person_id}\t{person.first}\t{person.last}\t{person.household_id}\n"
+            f"{person.person_id}\t{person.first}\t{person.last}\t{person.household_id}\t"
+            f"{self.e164(person.country, person.phone)}\n"
         )
         created = START_EPOCH + self.below(SPAN_SECONDS - 30 * DAY)
         if self.random() < rates.app_customer_persons:
@@ -538,19 +550,39 @@ class _Generator:
         self.buffered_leads += lead_count
 
     def _emit_app_customer(self, person: _Person, first_lead_at: int) -> None:
-        customer_id = person.customer_id = self.uuid()
-        self.summary.app_customers += 1
+        """The customer the app made for the person (phone in E.164, e-mail lowercased, as
+        the app writes them); for some persons a second one later, the app's duplicate:
+        its lookup by exact phone missed the first (which had no phone, or one written
+        otherwise), so it made another."""
+        rates = self.rates
         created = first_lead_at + 60 + self.below(3 * DAY)
-        email = self.email_text(person) if person.email and self.random() < 0.8 else None
+        duplicate = self.random() < rates.app_duplicate_customer
+        without_phone = duplicate and self.random() < rates.app_customer_without_phone
+        person.customer_id = self._app_customer_row(person, created, with_phone=not without_phone)
+        self.summary.app_customers += 1
+        if duplicate:
+            person.duplicate_created_at = created + 10 * DAY + self.below(110 * DAY)
+            person.duplicate_customer_id = self._app_customer_row(
+                person, person.duplicate_created_at, with_phone=True
+            )
+            self.summary.app_customers += 1
+            self.summary.app_duplicate_customers += 1
+
+    def _app_customer_row(self, person: _Person, created: int, with_phone: bool) -> str:
+        customer_id = self.uuid()
+        email = person.email.lower() if person.email and self.random() < 0.8 else None
+        if not with_phone and email is None and person.email:
+            email = person.email.lower()
         metadata = '{"source":"app"}' if self.random() < 0.5 else None
         name = self.name_text(person)
-        phone = self.phone_text(person.country, person.phone)
+        phone = self.e164(person.country, person.phone) if with_phone else None
         updated = created + self.below(60 * DAY)
         self.rows["customer"].append(
-            f"{customer_id}\t{_n(name)}\t{phone}\t{_n(email)}\t{_n(metadata)}\t"
+            f"{customer_id}\t{_n(name)}\t{_n(phone)}\t{_n(email)}\t{_n(metadata)}\t"
             f"{_timestamp(created)}\t{_timestamp(updated)}\n"
         )
         self.rows["customer_person"].append(f"{customer_id}\t{person.person_id}\n")
+        return customer_id
 
     def _emit_lead(self, person: _Person, index: int, whitespace_twin: bool, created: int) -> None:
         rates, s = self.rates, self.summary
@@ -569,7 +601,7 @@ class _Generator:
             country, digits = person.country, person.phone
             if person.second_phone and self.random() < rates.second_phone_use:
                 country, digits = "1", person.second_phone
-            phone = self.phone_text(country, digits)
+            phone = self.e164(country, digits)
             if person.email and self.random() < rates.sms_lead_email:
                 email = self.email_text(person)
         x = self.random()
@@ -592,6 +624,8 @@ class _Generator:
         customer_id = None
         if person.customer_id and self.random() < rates.app_customer_lead_link:
             customer_id = person.customer_id
+            if person.duplicate_customer_id and created >= person.duplicate_created_at:
+                customer_id = person.duplicate_customer_id
             s.pre_linked_leads += 1
         lead_id = self.uuid()
         name = self.name_text(person)
@@ -642,7 +676,9 @@ def _copy_targets(app: AppSchema) -> dict[str, str]:
             f'{s}."Job" (id, lead_id, status, window_start, window_end, customer_id, '
             "created_at, updated_at)"
         ),
-        "person": f"{TRUTH_SCHEMA}.person (person_id, first_name, last_name, household_id)",
+        "person": (
+            f"{TRUTH_SCHEMA}.person (person_id, first_name, last_name, household_id, phone_e164)"
+        ),
         "lead_person": f"{TRUTH_SCHEMA}.lead_person (lead_id, person_id)",
         "customer_person": f"{TRUTH_SCHEMA}.customer_person (customer_id, person_id)",
     }
@@ -657,7 +693,8 @@ create table {TRUTH_SCHEMA}.person (
     person_id bigint not null,
     first_name text not null,
     last_name text not null,
-    household_id bigint not null
+    household_id bigint not null,
+    phone_e164 text not null
 );
 create table {TRUTH_SCHEMA}.lead_person (lead_id uuid not null, person_id bigint not null);
 create table {TRUTH_SCHEMA}.customer_person (customer_id uuid not null, person_id bigint not null);
@@ -688,7 +725,7 @@ def _copy_chunk(
 
 def reset_app_tables(conn: psycopg2.extensions.connection, app: AppSchema) -> None:
     """Empty every app table (one TRUNCATE, so the foreign keys among them are fine)."""
-    tables = ", ".join(f'"{app.schema}"."{table}"' for table in APP_TABLES)
+    tables = ", ".join(f'"{app.schema}"."{table}"' for table in ALL_APP_TABLES)
     with conn.cursor() as cur:
         cur.execute(f"truncate table {tables}")
     conn.commit()

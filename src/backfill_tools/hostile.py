@@ -192,8 +192,8 @@ def load_corpus(env: dict[str, str], app: AppSchema) -> dict[str, Hostile]:
             lead_id = str(uuid.uuid4())
             channel = "messenger" if entry.column == S else "sms"
             cur.execute(
-                f'insert into "{app.schema}"."Lead" (id, channel, {columns[entry.column]})'
-                " values (%s, %s, %s)",
+                f'insert into "{app.schema}"."Lead" (id, channel, {columns[entry.column]},'
+                " updated_at) values (%s, %s, %s, now())",
                 (lead_id, channel, entry.value),
             )
             leads[lead_id] = entry

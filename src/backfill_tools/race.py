@@ -86,7 +86,8 @@ def add_app_writes(env: dict[str, str], app: AppSchema, seed: int) -> None:
                 (lead_id, f"Later {number}", phone, number),
             )
             cur.execute(
-                f'insert into {s}."Job" (id, lead_id) values (%s, %s)',
+                f'insert into {s}."Job" (id, lead_id, status, window_start, window_end,'
+                " updated_at) values (%s, %s, 'booked', '2030-02-01', '2030-02-01 02:00', now())",
                 (str(uuid.UUID(int=rng.getrandbits(128))), lead_id),
             )
     conn.commit()

@@ -36,6 +36,10 @@ from backfill_tools.crash import install_slow_apply, watched_run
 from backfill_tools.generate import generate
 from backfill_tools.trial import PROJECT_SCHEMA, Server, project_for, run_done
 
+# the columns a Job must have beyond its ids (NOT NULL in the app), and what the app gives them
+JOB_WINDOW = "status, window_start, window_end, updated_at"
+JOB_WINDOW_VALUES = "'booked', now() + interval '1 day', now() + interval '1 day 2 hours', now()"
+
 OPERATIONS = (
     ("insert_lead", 30),
     ("insert_job", 20),
@@ -98,8 +102,8 @@ class _App:
         if self.customers and self.rng.random() < 0.1:
             customer_id = self.rng.choice(self.customers)
         cur.execute(
-            f"insert into {self.table('Lead')} (id, channel, name, phone, email, customer_id)"
-            " values (%s, 'sms', %s, %s, %s, %s)",
+            f"insert into {self.table('Lead')} (id, channel, name, phone, email, customer_id,"
+            " updated_at) values (%s, 'sms', %s, %s, %s, %s, now())",
             (lead_id, f"App Lead {len(self.log.inserted_leads)}", phone, email, customer_id),
         )
         self.log.inserted_leads.append(lead_id)
@@ -113,13 +117,16 @@ class _App:
         if self.rng.random() < 0.5:
             # app code that knows about customer_id copies its lead's (as committed now)
             cur.execute(
-                f"insert into {self.table('Job')} (id, lead_id, customer_id)"
-                f" select %s, id, customer_id from {self.table('Lead')} where id = %s",
+                f"insert into {self.table('Job')} (id, lead_id, customer_id, {JOB_WINDOW})"
+                f" select %s, id, customer_id, {JOB_WINDOW_VALUES}"
+                f" from {self.table('Lead')} where id = %s",
                 (job_id, lead_id),
             )
         else:
             cur.execute(
-                f"insert into {self.table('Job')} (id, lead_id) values (%s, %s)", (job_id, lead_id)
+                f"insert into {self.table('Job')} (id, lead_id, {JOB_WINDOW})"
+                f" values (%s, %s, {JOB_WINDOW_VALUES})",
+                (job_id, lead_id),
             )
         self.log.inserted_jobs.append(job_id)
 
@@ -128,7 +135,7 @@ class _App:
         self.token += 1
         cur.execute(
             f'update {self.table("Lead")} set stage = %s, "stateMetadata" = %s,'
-            " updated_at = now(), last_inbound_message_at = now() where id = %s",
+            " updated_at = now(), last_customer_message_at = now() where id = %s",
             (f"stage-{self.token}", Json({"appWrite": self.token}), lead_id),
         )
         return lead_id
