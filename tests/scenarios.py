@@ -70,9 +70,12 @@ def operation(project: DbtProject, name: str, check: bool = True, **args: object
 
 
 def ledger_rows(db: AppDatabase) -> list[tuple]:
+    """(run_id, object_type, object_id, customer_id, rolled_back_by_run_id, change_type,
+    previous_customer_id) of every ledger entry, in the order they were recorded."""
     return db.query(
-        "select run_id, object_type, object_id::text, customer_id::text, rolled_back_by_run_id"
-        " from customer_backfill.backfill_ledger order by 1, 2, 3"
+        "select run_id, object_type, object_id::text, customer_id::text, rolled_back_by_run_id,"
+        " change_type, previous_customer_id::text"
+        " from customer_backfill.backfill_ledger order by change_sequence, 1, 2, 3"
     )
 
 

@@ -57,8 +57,10 @@ def test_rollback_after_one_run_restores_the_app_tables(
     assert len(rollback) == 1
     assert rollback[0]["stats"] == {
         "customersDeleted": applied["customersCreated"],
+        "customersRestored": 0,
         "leadsUnlinked": applied["leadsLinked"],
         "jobsUnlinked": applied["jobsLinked"],
+        "rowsMovedBack": 0,
         "addressesDeleted": applied["addressesCreated"],
         "customersKept": 0,
         "entriesRolledBack": len(ledger_rows(app_db)),
@@ -67,8 +69,10 @@ def test_rollback_after_one_run_restores_the_app_tables(
     assert {row[4] for row in ledger_rows(app_db)} == {rollback[0]["rollbackId"]}
     assert summary_counts(result.stdout) == {
         "Customers deleted": applied["customersCreated"],
+        "Customers restored": 0,
         "Leads unlinked": applied["leadsLinked"],
         "Jobs unlinked": applied["jobsLinked"],
+        "Rows moved back": 0,
         "Addresses deleted": applied["addressesCreated"],
         "Customers kept": 0,
         "Ledger entries undone": len(ledger_rows(app_db)),
@@ -174,8 +178,8 @@ def make_customers_used_by_the_app(db: AppDatabase, ids: dict[str, str]) -> dict
         "psid": db.lead_customer(ids["psid_lead"]) or "",
     }
     db.add_lead(phone="5557771234", customer_id=used["bob"])
-    db.execute('insert into "Conversation" (customer_id) values (%s)', (used["psid"],))
-    db.execute("insert into \"MemoryNote\" (customer_id, note) values (%s, 'vip')", (used["psid"],))
+    db.add_conversation(None, customer_id=used["psid"])
+    db.add_memory_note(used["psid"])
     db.execute(
         "insert into \"CustomerAddress\" (customer_id, address) values (%s, '7 App Way')",
         (used["psid"],),

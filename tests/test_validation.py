@@ -19,7 +19,7 @@ VALIDATION_TESTS = (
     "test_leads_after_backfill__every_lead_linked",
     "test_jobs_after_backfill__every_job_linked",
     "test_jobs_after_backfill__customer_matches_lead_customer",
-    "test_customers_after_backfill__no_shared_phone",
+    "test_customers_after_backfill__found_by_their_phone",
     "test_customers_after_backfill__shared_email",
     "test_customers_after_backfill__not_too_many_leads",
     "test_backfill_runs__latest_run_has_audit_row",
@@ -89,7 +89,8 @@ def _unlink_a_lead(db: AppDatabase, ids: dict[str, str]) -> None:
 
 def _add_a_lead_after_the_run(db: AppDatabase, ids: dict[str, str]) -> None:
     db.execute(
-        "insert into \"Lead\" (channel, phone, created_at) values ('sms', '5550001111', now())"
+        'insert into "Lead" (channel, phone, created_at, updated_at)'
+        " values ('sms', '5550001111', now(), now())"
     )
 
 
@@ -105,8 +106,15 @@ def _move_a_job_to_another_customer(db: AppDatabase, ids: dict[str, str]) -> Non
 
 def _give_two_backfill_customers_one_phone(db: AppDatabase, ids: dict[str, str]) -> None:
     db.execute(
-        "update \"Customer\" set phone = '(555) 777-1234' where id = %s",
+        "update \"Customer\" set phone = '+15557771234' where id = %s",
         (_customer_of(db, ids["psid_lead"]),),
+    )
+
+
+def _store_a_phone_as_national_digits(db: AppDatabase, ids: dict[str, str]) -> None:
+    db.execute(
+        "update \"Customer\" set phone = '5557771234' where id = %s",
+        (_customer_of(db, ids["bob_1"]),),
     )
 
 
@@ -173,9 +181,14 @@ VIOLATIONS = {
         _move_a_job_to_another_customer,
     ),
     "two backfill customers with one phone": Violation(
-        "test_customers_after_backfill__no_shared_phone",
+        "test_customers_after_backfill__found_by_their_phone",
         "fail",
         _give_two_backfill_customers_one_phone,
+    ),
+    "a backfill customer's phone not as the app writes it": Violation(
+        "test_customers_after_backfill__found_by_their_phone",
+        "fail",
+        _store_a_phone_as_national_digits,
     ),
     "the run's Audit row deleted": Violation(
         "test_backfill_runs__latest_run_has_audit_row", "fail", _delete_the_audit_row

@@ -1,7 +1,7 @@
 {% macro apply_backfill_plan() %}
     {#- The writes of a real run, as one multi-statement string, in the transaction that
         begin_backfill_transaction opened. Each write records exactly what it changed
-        (RETURNING) in the ledger; guards make a stale plan harmless: ids are
+        (RETURNING) in the ledger (record_changes); guards make a stale plan harmless: ids are
         deterministic (ON CONFLICT DO NOTHING) and links are only ever set where null. -#}
     {% if not is_dry_run() %}
         {{ apply_new_customers() }}
@@ -19,83 +19,49 @@
 {% endmacro %}
 
 
-{% macro record_in_ledger(object_type, id_column, customer_id_column) -%}
-    insert into {{ ref('backfill_ledger') }}
-        (run_id, object_type, object_id, customer_id, recorded_at)
-    select
-        {{ dbt.string_literal(invocation_id) }},
-        '{{ object_type }}',
-        {{ id_column }},
-        {{ customer_id_column }},
-        now()
-    from written
-{%- endmacro %}
-
-
 {% macro apply_new_customers() %}
-    with written as (
-        insert into {{ source('app', 'customer') }}
-            (id, name, phone, email, metadata, created_at, updated_at)
-        select
-            plan_customers.customer_id,
-            plan_customers.customer_name,
-            plan_customers.phone,
-            plan_customers.email,
-            plan_customers.metadata || jsonb_build_object(
-                'createdAt', now(),
-                'runId', {{ dbt.string_literal(invocation_id) }}
-            ),
-            now(),
-            now()
-        from {{ ref('plan_customers') }} as plan_customers
-        where
-            plan_customers.is_new_customer
-            and exists (
-                select 1
-                from {{ ref('plan_lead_links') }} as plan_lead_links
-                inner join {{ source('app', 'lead') }} as leads
-                    on plan_lead_links.lead_id = leads.id
-                where
-                    plan_lead_links.customer_id = plan_customers.customer_id
-                    and leads.customer_id is null
-            )
-        on conflict (id) do nothing
-        returning id
-    )
-    {{ record_in_ledger('customer', 'id', 'id') }};
+    {#- The plan's new customers that still have a lead to link. -#}
+    {% set new_customers %}
+        (
+            select
+                plan_customers.customer_id,
+                plan_customers.customer_name,
+                plan_customers.phone,
+                plan_customers.email,
+                plan_customers.leads_to_link as lead_count,
+                plan_customers.metadata
+            from {{ ref('plan_customers') }} as plan_customers
+            where
+                plan_customers.is_new_customer
+                and exists (
+                    select 1
+                    from {{ ref('plan_lead_links') }} as plan_lead_links
+                    inner join {{ source('app', 'lead') }} as leads
+                        on plan_lead_links.lead_id = leads.id
+                    where
+                        plan_lead_links.customer_id = plan_customers.customer_id
+                        and leads.customer_id is null
+                )
+        )
+    {% endset %}
+    {{ insert_new_customers(new_customers, 'new_customers.metadata') }}
 {% endmacro %}
 
 
 {% macro apply_new_customer_addresses() %}
-    with written as (
-        insert into {{ source('app', 'customer_address') }}
-            (id, customer_id, address, city, state, zip, lat, lng, is_primary, metadata, created_at)
-        select
-            addresses.customer_address_id,
-            addresses.customer_id,
-            addresses.address,
-            addresses.city,
-            addresses.state,
-            addresses.zip,
-            addresses.latitude,
-            addresses.longitude,
-            addresses.is_primary,
-            jsonb_build_object(
-                'createdBy', {{ dbt.string_literal(var('created_by')) }},
-                'runId', {{ dbt.string_literal(invocation_id) }},
-                'sourceLeadId', addresses.source_lead_id
-            ),
-            now()
-        from {{ ref('plan_customer_addresses') }} as addresses
-        inner join {{ source('app', 'lead') }} as leads
-            on addresses.source_lead_id = leads.id
-        inner join {{ source('app', 'customer') }} as customers
-            on addresses.customer_id = customers.id
-        where leads.customer_id is null
-        on conflict (id) do nothing
-        returning id, customer_id
-    )
-    {{ record_in_ledger('customer_address', 'id', 'customer_id') }};
+    {#- The plan's new addresses whose customer exists and whose source lead is still unlinked. -#}
+    {% set new_addresses %}
+        (
+            select addresses.*
+            from {{ ref('plan_customer_addresses') }} as addresses
+            inner join {{ source('app', 'lead') }} as leads
+                on addresses.source_lead_id = leads.id
+            inner join {{ source('app', 'customer') }} as customers
+                on addresses.customer_id = customers.id
+            where leads.customer_id is null
+        )
+    {% endset %}
+    {{ insert_new_addresses(new_addresses) }}
 {% endmacro %}
 
 
@@ -111,7 +77,7 @@
             and leads.customer_id is null
         returning leads.id, leads.customer_id
     )
-    {{ record_in_ledger('lead', 'id', 'customer_id') }};
+    {{ record_changes('lead', 'link') }};
 {% endmacro %}
 
 
@@ -145,22 +111,19 @@
             and leads.customer_id is not null
         returning jobs.id, jobs.customer_id
     )
-    {{ record_in_ledger('job', 'id', 'customer_id') }};
+    {{ record_changes('job', 'link') }};
 {% endmacro %}
 
 
 {% macro insert_backfill_audit_row() %}
-    {#- One Audit row per applied run, in the same transaction as the writes it describes. -#}
+    {#- Post-hook of backfill_runs: the run's Audit row, in the same transaction as the
+        writes it describes (its payload is the run's row; nothing in a dry run). -#}
     {% if not is_dry_run() %}
-        insert into {{ source('app', 'audit') }} (id, lead_id, actor, action, payload, created_at)
-        select
-            gen_random_uuid(),
-            null,
-            'system',
+        {% set this_run = "run_id = " ~ dbt.string_literal(invocation_id) %}
+        {{ insert_audit_row(
             'backfill_customers',
-            audit_payload,
-            now()
-        from {{ this }}
-        where run_id = {{ dbt.string_literal(invocation_id) }};
+            '(select audit_payload from ' ~ this ~ ' where ' ~ this_run ~ ')',
+            'exists (select 1 from ' ~ this ~ ' where ' ~ this_run ~ ')',
+        ) }}
     {% endif %}
 {% endmacro %}

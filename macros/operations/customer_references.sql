@@ -3,8 +3,11 @@
         Customer table (whatever table holds them), plus "Conversation" and
         "MemoryNote" of the app schema when they have a customer_id column (also
         without a foreign key). Lead, Job and CustomerAddress are handled by the
-        operations themselves. Returns a list of dicts: relation, table, column,
-        row_id (an SQL expression naming a row, for examples). -#}
+        operations themselves. Returns a list of dicts: relation, qualified_name
+        (schema and table, as the ledger records it), table, column (quoted),
+        column_name, delete_action (the foreign key's confdeltype: c cascade, n set
+        null, a/r refuse; none without a foreign key), has_id (a uuid `id` column, which the ledger needs to record a
+        move), row_id (an SQL expression naming a row, for examples). -#}
     {% set app_schema = dbt.string_literal(var('app_schema')) %}
     {% set find_references %}
         with
@@ -14,7 +17,8 @@
             select
                 referencing_namespace.nspname::text as table_schema,
                 referencing_class.relname::text as table_name,
-                referencing_column.attname::text as column_name
+                referencing_column.attname::text as column_name,
+                constraints.confdeltype::text as delete_action
 
             from pg_constraint as constraints
             inner join pg_class as referencing_class
@@ -38,7 +42,8 @@
             select
                 table_schema::text as table_schema,
                 table_name::text as table_name,
-                column_name::text as column_name
+                column_name::text as column_name,
+                null::text as delete_action
 
             from information_schema.columns
             where
@@ -51,8 +56,15 @@
         candidates as (
 
             select * from foreign_keys
-            union
+            union all
             select * from known_tables
+            where not exists (
+                select 1 from foreign_keys
+                where
+                    foreign_keys.table_schema = known_tables.table_schema
+                    and foreign_keys.table_name = known_tables.table_name
+                    and foreign_keys.column_name = known_tables.column_name
+            )
 
         )
 
@@ -60,6 +72,7 @@
             candidates.table_schema,
             candidates.table_name,
             candidates.column_name,
+            candidates.delete_action,
             exists (
                 select 1
                 from information_schema.columns as id_columns
@@ -67,6 +80,7 @@
                     id_columns.table_schema = candidates.table_schema
                     and id_columns.table_name = candidates.table_name
                     and id_columns.column_name = 'id'
+                    and id_columns.data_type = 'uuid'
             ) as has_id
 
         from candidates
@@ -78,11 +92,16 @@
     {% endset %}
     {% set references = [] %}
     {% for row in run_query(find_references).rows %}
+        {% set relation = api.Relation.create(database=target.dbname, schema=row[0], identifier=row[1]) %}
         {% do references.append({
-            'relation': api.Relation.create(database=target.dbname, schema=row[0], identifier=row[1]),
+            'relation': relation,
+            'qualified_name': relation.include(database=false) | string,
             'table': row[1],
             'column': adapter.quote(row[2]),
-            'row_id': 'id::text' if row[3] else 'ctid::text',
+            'column_name': row[2],
+            'delete_action': row[3],
+            'has_id': row[4],
+            'row_id': 'id::text' if row[4] else 'ctid::text',
         }) %}
     {% endfor %}
     {{ return(references) }}

@@ -48,10 +48,11 @@ linked_leads as (
 receiving_customers as (
 
     -- one pass over the linked leads, sorted once: the customer's links and, for a
-    -- new customer, survivorship - the most recent non-empty name; the most recent
-    -- phone that is not junk; the most recent e-mail that is not junk, a personal
-    -- address preferred to a role address (info@...). This reads the plan's source
-    -- rather than plan_lead_links, so both tables are built side by side
+    -- new customer, survivorship - the best-formed name (a full name over a first
+    -- name, mixed case over capitals; then the most recent); the most recent phone
+    -- that is not junk; the most recent e-mail that is not junk, a personal address
+    -- preferred to a role address (info@...). This reads the plan's source rather
+    -- than plan_lead_links, so both tables are built side by side
     select
         customer_id,
         bool_and(is_new_customer) as is_new_customer,
@@ -59,11 +60,7 @@ receiving_customers as (
         min(group_type) as group_type,
         min(matched_on) as matched_on,
         count(*) as leads_to_link,
-        {{ most_recent_value('lead_name') }} as survivor_name,
-        {{ most_recent_value('contact_phone') }} as survivor_phone,
-        {{ most_recent_value(
-            'contact_email', 'is_role_email asc, created_at desc, lead_id desc'
-        ) }} as survivor_email
+        {{ survivor_columns() }}
 
     from linked_leads
     group by customer_id
@@ -81,13 +78,19 @@ final as (
         receiving_customers.leads_to_link,
         receiving_customers.leads_to_link as group_lead_count,
         case
-            when receiving_customers.is_new_customer then receiving_customers.survivor_name
+            when receiving_customers.is_new_customer
+                then {{ fixed_name_case('receiving_customers.survivor_name') }}
             else customers.customer_name
         end as customer_name,
         case
-            when receiving_customers.is_new_customer then receiving_customers.survivor_phone
+            when receiving_customers.is_new_customer
+                then {{ customer_phone('receiving_customers.survivor_phone') }}
             else customers.phone_raw
         end as phone,
+        case
+            when receiving_customers.is_new_customer then receiving_customers.survivor_phone
+            else customers.phone_normalized
+        end as phone_normalized,
         case
             when receiving_customers.is_new_customer then receiving_customers.survivor_email
             else customers.email_raw

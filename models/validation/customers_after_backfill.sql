@@ -45,6 +45,7 @@ existing_customers as (
 
     select
         customers.customer_id,
+        customers.phone_raw as phone,
         customers.phone_normalized,
         customers.email_normalized,
         customers.metadata ->> 'groupType' as group_type,
@@ -59,11 +60,12 @@ existing_customers as (
 
 planned_customers as (
 
-    -- only a dry run adds the customers the plan will create (plan phones and
-    -- e-mails are already normalized)
+    -- only a dry run adds the customers the plan will create (plan e-mails are
+    -- already normalized; the phone is in the app's format, beside its normalized form)
     select
         plan_customers.customer_id,
-        plan_customers.phone as phone_normalized,
+        plan_customers.phone,
+        plan_customers.phone_normalized,
         plan_customers.email as email_normalized,
         plan_customers.group_type,
         true as is_backfill_created,
