@@ -163,7 +163,9 @@
     {#- The key of what a model reads from `unique_id`: the content of a source, a seed or
         an incremental model (their rows change without a build of theirs), a view's
         definition as stored and the keys of what it reads, a reusable table's recorded
-        key. None for anything else (a plain table, an ephemeral model). -#}
+        key - or its content, when it says so (config dependents_read_content: a small
+        table rebuilt often whose rows seldom change). None for anything else (a plain
+        table, an ephemeral model). -#}
     {% set node = graph.sources.get(unique_id) if unique_id.startswith('source.') else graph.nodes.get(unique_id) %}
     {% if node is none %}{{ return(none) }}{% endif %}
     {% set relation = api.Relation.create(
@@ -178,6 +180,8 @@
         {% set definition = view_definition(relation) %}
         {% if definition is none %}{{ return(none) }}{% endif %}
         {{ return(build_key_of([definition], node.depends_on.nodes)) }}
+    {% elif materialized == 'reusable_table' and node.config.get('dependents_read_content') %}
+        {{ return(relation_content_fingerprint(relation)) }}
     {% elif materialized == 'reusable_table' %}
         {{ return(recorded_build_key(relation)) }}
     {% endif %}

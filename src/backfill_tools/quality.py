@@ -1,13 +1,17 @@
 """`backfill-dev quality`: how well each grouping recovers the real persons.
 
 Generates one labeled dataset (the generator's defaults: ~30% of persons with several
-leads, households sharing a phone, ~3% placeholder leads), copies it into one scratch
-database per grouping, runs the real `dbt build` there (apply, so `Lead.customer_id`
-is what gets scored) and prints pairwise and B-cubed precision/recall for:
+leads, households sharing a phone, ~3% placeholder leads, customers the app made and
+some it made twice), copies it into one scratch database per grouping, and walks the
+app's path there with the real commands - `dbt build`, `dbt run-operation
+resolve_conflicts`, `dbt build` - so that `Lead.customer_id` is what gets scored. It
+prints pairwise and B-cubed precision/recall, the leads still unlinked, and how often
+the app's exact lookup by phone (E.164) finds a returning person's own customer, for:
 
 * the one-pass priority grouping of the original script (`grouping_strategy: priority`),
 * the staged identity resolution (the default),
-* the same with the household guard off (what the guard costs and buys).
+* the same with the household guard off (what the guard costs and buys),
+* the same with phones stored as 10 national digits (what the app's format buys).
 
 The scratch databases (`backfill_quality_*`) are dropped afterwards unless `keep`.
 """
@@ -27,7 +31,7 @@ import psycopg2.extensions
 from backfill_tools.appdb import AppSchema, connect
 from backfill_tools.dbtrun import DbtProject
 from backfill_tools.generate import generate
-from backfill_tools.score import Scores, score
+from backfill_tools.score import AppLookup, Scores, app_lookup, score
 
 DATA_DATABASE = "backfill_quality_data"
 PRECISION_TARGET = 0.97
@@ -52,7 +56,10 @@ VARIANTS = (
     Variant("staged resolution", "backfill_quality_resolved", {}),
     Variant("staged, household guard off", "backfill_quality_no_guard",
             {"identity_household_guard": False}),
+    Variant("staged, phones as national digits", "backfill_quality_national",
+            {"customer_phone_format": "national"}),
 )  # fmt: skip
+LOOKUP_TARGET = 0.95
 
 
 @dataclass(frozen=True)
@@ -61,6 +68,8 @@ class Outcome:
 
     variant: Variant
     scores: Scores
+    lookup: AppLookup
+    conflicts: int  # conflicts the first build reported
     build_seconds: float
     grouping_seconds: float
     failed_tests: list[str]
@@ -139,18 +148,32 @@ def run_variant(env: dict[str, str], variant: Variant, keep: bool) -> Outcome:
         # fail some (it splits people who share a phone): what counts is that it applied.
         result = project.build(vars=variant.vars, check=False)
         seconds = time.monotonic() - started
+        grouping = grouping_seconds(Path(tmp))
         conn = connect(db_env)
         try:
             if not _applied(conn):
                 raise RuntimeError(
                     f"{variant.label}: the build did not apply:\n{result.output[-4000:]}"
                 )
+            conflicts = _conflicts(conn)
+            conn.rollback()
+            # the app's path: settle the conflicts the rules can decide, link the rest
+            project.run("run-operation", "resolve_conflicts", vars=variant.vars)
+            project.build(vars=variant.vars, check=False)
             scores = score(conn, AppSchema())
+            lookup = app_lookup(conn, AppSchema())
         finally:
             conn.close()
         return Outcome(
-            variant, scores, seconds, grouping_seconds(Path(tmp)), failed_tests(Path(tmp))
+            variant, scores, lookup, conflicts, seconds, grouping, failed_tests(Path(tmp))
         )
+
+
+def _conflicts(conn: psycopg2.extensions.connection) -> int:
+    with conn.cursor() as cur:
+        cur.execute("select count(*) from customer_backfill.plan_conflicts")
+        row = cur.fetchone()
+    return int(row[0]) if row else 0
 
 
 def _applied(conn: psycopg2.extensions.connection) -> bool:
@@ -169,16 +192,17 @@ def _applied(conn: psycopg2.extensions.connection) -> bool:
 def format_table(outcomes: list[Outcome]) -> str:
     """The comparison as a Markdown table (the README shows it as printed)."""
     header = ("grouping", "pairwise precision", "pairwise recall", "pairwise F1",
-              "B-cubed precision", "B-cubed recall", "customers", "unlinked leads",
-              "largest customer", "customers_with_two_psids", "grouping s",
-              "dbt build s")  # fmt: skip
+              "B-cubed precision", "B-cubed recall", "customers", "conflicts",
+              "unlinked leads", "app lookup finds own", "largest customer",
+              "customers_with_two_psids", "grouping s", "dbt build s")  # fmt: skip
     rows = [header, tuple("---" for _ in header)]
     for outcome in outcomes:
-        s = outcome.scores
+        s, lookup = outcome.scores, outcome.lookup
         rows.append((
             outcome.variant.label, f"{s.pairwise_precision:.4f}", f"{s.pairwise_recall:.4f}",
             f"{s.pairwise_f1:.4f}", f"{s.bcubed_precision:.4f}", f"{s.bcubed_recall:.4f}",
-            f"{s.customers:,}", f"{s.unlinked_leads:,}", f"{s.largest_customer:,}",
+            f"{s.customers:,}", f"{outcome.conflicts:,}", f"{s.unlinked_leads:,}",
+            f"{lookup.found_own_rate:.1%} of {lookup.people:,}", f"{s.largest_customer:,}",
             f"{s.customers_with_two_psids:,}",
             f"{outcome.grouping_seconds:.1f}", f"{outcome.build_seconds:.1f}",
         ))  # fmt: skip
@@ -218,10 +242,17 @@ def run_quality(env: dict[str, str], leads: int, seed: int, keep: bool = False) 
         f"{resolved.pairwise_precision - guard_off.pairwise_precision:+.4f}, recall "
         f"{resolved.pairwise_recall - guard_off.pairwise_recall:+.4f} (guard on minus off)"
     )
-    ok = meets_targets(resolved)
+    lookup = outcomes[1].lookup
+    print(
+        f"app lookup (staged resolution): {lookup.found_own:,} of {lookup.people:,} returning"
+        f" people with a phone found their own customer, {lookup.found_other:,} another"
+        f" person's, {lookup.found_none:,} none"
+    )
+    ok = meets_targets(resolved) and lookup.found_own_rate >= LOOKUP_TARGET
     print(
         f"targets (staged resolution): pairwise precision >= {PRECISION_TARGET}, recall >= "
-        f"{RECALL_TARGET}, no customer with two PSIDs: {'met' if ok else 'NOT met'}"
+        f"{RECALL_TARGET}, no customer with two PSIDs, app lookup >= {LOOKUP_TARGET:.0%}:"
+        f" {'met' if ok else 'NOT met'}"
     )
     if keep:
         names = ", ".join([DATA_DATABASE, *(variant.database for variant in VARIANTS)])

@@ -10,6 +10,10 @@ own. The clusters are compared with the persons of `backfill_truth.lead_person`:
 * B-cubed: the average over leads of |cluster ∩ person| / |cluster| (precision) and of
   |cluster ∩ person| / |person| (recall), i.e. sum n(c, p)² / |c| (or / |p|) over N.
 
+And the app's own use of the result (`app_lookup`): a person who writes again by SMS is
+looked up by the exact phone the carrier gives (E.164); does the first customer that
+lookup returns belong to that person?
+
 Everything is computed in SQL, set-based (a few seconds at a million leads).
 """
 
@@ -79,6 +83,98 @@ select
     (select count(*) from {lead}) as all_leads,
     (select count(*) from {lead} where customer_id is null) as unlinked_leads
 """
+
+
+# Returning people with a phone: persons one of whose leads carried their number. The
+# app's lookup is exact on Customer.phone; with several matches it takes the oldest
+# customer (the app's findFirst has no order; the oldest is the likeliest in practice).
+# A customer belongs to the person of customer_person (the app's), else to the person of
+# most of its leads.
+_APP_LOOKUP_SQL = """
+with people as (
+    select person.person_id, person.phone_e164
+    from {truth}.person as person
+    where exists (
+        select 1
+        from {truth}.lead_person as lead_person
+        inner join {lead} as leads on lead_person.lead_id = leads.id
+        where
+            lead_person.person_id = person.person_id
+            and strpos(
+                regexp_replace(leads.phone, '[^0-9]', '', 'g'),
+                substr(person.phone_e164, case when person.phone_e164 like '+1%' then 3 else 4 end)
+            ) > 0
+    )
+),
+lead_owners as (
+    select distinct on (leads.customer_id)
+        leads.customer_id,
+        lead_person.person_id
+    from {lead} as leads
+    inner join {truth}.lead_person as lead_person on leads.id = lead_person.lead_id
+    where leads.customer_id is not null
+    group by leads.customer_id, lead_person.person_id
+    order by leads.customer_id, count(*) desc, lead_person.person_id
+),
+owners as (
+    select customer_id, person_id from {truth}.customer_person
+    union all
+    select lead_owners.customer_id, lead_owners.person_id
+    from lead_owners
+    where lead_owners.customer_id not in (select customer_id from {truth}.customer_person)
+),
+lookups as (
+    select
+        people.person_id,
+        (
+            select customers.id
+            from {customer} as customers
+            where customers.phone = people.phone_e164
+            order by customers.created_at, customers.id
+            limit 1
+        ) as found_customer_id
+    from people
+)
+select
+    count(*),
+    count(*) filter (where owners.person_id = lookups.person_id),
+    count(*) filter (
+        where lookups.found_customer_id is not null
+        and owners.person_id is distinct from lookups.person_id
+    ),
+    count(*) filter (where lookups.found_customer_id is null)
+from lookups
+left join owners on lookups.found_customer_id = owners.customer_id
+"""
+
+
+@dataclass(frozen=True)
+class AppLookup:
+    """What the app's exact lookup by phone (E.164) finds for returning people."""
+
+    people: int  # persons one of whose leads carried their phone
+    found_own: int  # the first customer found is the person's own
+    found_other: int  # ... another person's (a household phone, a wrong merge)
+    found_none: int  # nothing: the app would make a new customer
+
+    @property
+    def found_own_rate(self) -> float:
+        return _ratio(self.found_own, self.people)
+
+
+def app_lookup(conn: psycopg2.extensions.connection, app: AppSchema) -> AppLookup:
+    """Look every returning person up as the app does (exact `Customer.phone`)."""
+    with conn.cursor() as cur:
+        cur.execute(
+            _APP_LOOKUP_SQL.format(
+                lead=f'"{app.schema}"."Lead"',
+                customer=f'"{app.schema}"."Customer"',
+                truth=TRUTH_SCHEMA,
+            )
+        )
+        row = cur.fetchone()
+    assert row is not None
+    return AppLookup(*(int(value) for value in row))
 
 
 @dataclass(frozen=True)

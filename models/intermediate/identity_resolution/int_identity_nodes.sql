@@ -35,19 +35,35 @@ first_name_variants as (
 
 ),
 
+leads_linked_through_jobs as (
+
+    select * from {{ ref('int_leads_linked_through_jobs') }}
+
+),
+
 lead_nodes as (
 
     select
         row_number() over (order by leads.created_at asc, leads.lead_id asc) as node_id,
         'lead' as node_type,
         leads.lead_id,
-        leads.current_customer_id as customer_id,
+        -- a lead without a customer whose jobs the app linked to one customer is that
+        -- customer's (the app has said so)
+        coalesce(
+            leads.current_customer_id,
+            case
+                when cardinality(leads_linked_through_jobs.customer_ids) = 1
+                    then leads_linked_through_jobs.customer_ids[1]
+            end
+        ) as customer_id,
         coalesce(lead_first_names.first_name, leads.first_name_normalized) as first_name,
         leads.created_at
 
     from leads
     left join first_name_variants as lead_first_names
         on leads.first_name_normalized = lower(btrim(lead_first_names.variant))
+    left join leads_linked_through_jobs
+        on leads.lead_id = leads_linked_through_jobs.lead_id
 
 ),
 
