@@ -12,7 +12,8 @@ from backfill_tools.dbtrun import DbtProject, DbtResult
 from tests.appdata import AppDatabase
 
 BACKFILL_ACTIONS = "'backfill_customers', 'backfill_customers_rollback',"
-BACKFILL_ACTIONS += " 'backfill_customers_merge', 'backfill_customers_split'"
+BACKFILL_ACTIONS += " 'backfill_customers_merge', 'backfill_customers_split',"
+BACKFILL_ACTIONS += " 'backfill_customers_link', 'backfill_customers_resolve'"
 TOWN = "Springfield, IL 62704"
 
 

@@ -8,6 +8,7 @@ import pytest
 from backfill_tools.dbtrun import DbtProject
 from tests.appdata import AppDatabase
 from tests.scenarios import (
+    TOWN,
     audit_payloads,
     customer_id_for_lead,
     ledger_rows,
@@ -17,6 +18,7 @@ from tests.scenarios import (
     snapshot,
 )
 
+SCHEMA = "customer_backfill"
 VALIDATION_ERRORS = (
     "test_leads_after_backfill__every_lead_linked",
     "test_jobs_after_backfill__every_job_linked",
@@ -315,3 +317,119 @@ def test_bad_split_arguments_stop_with_a_message(
     assert message in result.output
     assert "othing was changed" in result.output
     assert state(app_db) == before
+
+
+def test_a_merge_of_two_app_customers_is_undone_by_the_rollback(
+    app_db: AppDatabase, project: DbtProject
+) -> None:
+    ids = seed_clean_app(app_db)
+    twin = app_db.add_customer(name="Ann A.", email="ann@app.example.org")
+    twin_lead = app_db.add_lead(email="ann@app.example.org", customer_id=twin)
+    app_db.add_conversation(twin_lead, customer_id=twin)
+    project.build()
+    before = snapshot(app_db)
+
+    merge(project, ids["app_customer"], twin)
+    # the app customer without an e-mail takes its twin's; the twin is gone
+    assert app_db.count("Customer", f"id = '{twin}'") == 0
+    assert app_db.lead_customer(twin_lead) == ids["app_customer"]
+    email = app_db.scalar('select email from "Customer" where id = %s', (ids["app_customer"],))
+    assert email == "ann@app.example.org"
+
+    operation(
+        project,
+        "rollback_backfill",
+        run_id=audit_payloads(app_db, "backfill_customers_merge")[0]["operationId"],
+    )
+
+    # the twin is back, with its lead and conversation, and Ann without an e-mail again
+    assert snapshot(app_db) == before
+
+
+def test_link_lead_links_a_lead_and_its_jobs_and_the_rollback_unlinks_them(
+    app_db: AppDatabase, project: DbtProject
+) -> None:
+    ids = seed_clean_app(app_db)
+    project.build()
+    lead = app_db.add_lead(name="Late Larry", address=f"4 Birch Ln, {TOWN}")
+    job = app_db.add_job(lead)
+    before = snapshot(app_db)
+
+    dry = operation(project, "link_lead", lead_id=lead, customer_id="new", dry_run=True)
+    assert snapshot(app_db) == before
+    assert "LINK DRY RUN" in dry.stdout
+    new = operation(project, "link_lead", lead_id=lead, customer_id="new")
+
+    customer = customer_id_for_lead(lead)
+    assert customer in new.stdout
+    assert app_db.lead_customer(lead) == customer
+    assert app_db.job_customer(job) == customer
+    assert app_db.scalar('select name from "Customer" where id = %s', (customer,)) == "Late Larry"
+    assert app_db.count("CustomerAddress", f"customer_id = '{customer}'") == 1
+    payload = audit_payloads(app_db, "backfill_customers_link")[0]
+    assert (payload["leads"], payload["jobs"], payload["addresses"]) == (1, 1, 1)
+
+    operation(project, "rollback_backfill", run_id=payload["operationId"])
+    assert snapshot(app_db) == before
+
+    operation(project, "link_lead", lead_id=lead, customer_id=ids["app_customer"])
+    assert app_db.lead_customer(lead) == ids["app_customer"]
+    assert app_db.job_customer(job) == ids["app_customer"]
+
+
+BAD_LINKS = {
+    "a lead that has a customer": (lambda ids: (ids["bob_1"], "new"), "already belongs to"),
+    "an unknown lead": (
+        lambda ids: ("0b7c2f1e-4a5d-4c3b-9e8f-1a2b3c4d5e6f", "new"),
+        "does not exist",
+    ),
+    "an unknown customer": (
+        lambda ids: (ids["nothing_lead"], "0b7c2f1e-4a5d-4c3b-9e8f-1a2b3c4d5e6f"),
+        "no such customer",
+    ),
+    "not an id": (lambda ids: (ids["nothing_lead"], "Bob"), "must be an id"),
+}
+
+
+@pytest.mark.parametrize("case", list(BAD_LINKS), ids=list(BAD_LINKS))
+def test_bad_link_arguments_stop_with_a_message(
+    app_db: AppDatabase, project: DbtProject, case: str
+) -> None:
+    ids = seed_clean_app(app_db)
+    project.build()
+    app_db.execute('update "Lead" set customer_id = null where id = %s', (ids["nothing_lead"],))
+    arguments, message = BAD_LINKS[case]
+    lead_id, customer_id = arguments(ids)
+    before = state(app_db)
+
+    result = operation(project, "link_lead", check=False, lead_id=lead_id, customer_id=customer_id)
+
+    assert not result.ok
+    assert message in result.output
+    assert "othing was changed" in result.output
+    assert state(app_db) == before
+
+
+def test_a_failure_in_the_middle_of_resolve_conflicts_changes_nothing(
+    app_db: AppDatabase, project: DbtProject
+) -> None:
+    ids = seed_clean_app(app_db)
+    twin = app_db.add_customer(name="Ann", phone="+15552223333")
+    app_db.add_lead(phone="5552223333", customer_id=twin)
+    app_db.add_lead(phone="(555) 222-3333", name="Ann")  # matches both: a conflict
+    project.build()
+    assert app_db.scalar(f"select count(*) from {SCHEMA}.plan_conflicts") > 0
+    before = state(app_db)
+    app_db.execute(
+        "create function fail_customer_delete() returns trigger language plpgsql as"
+        " $$ begin raise exception 'injected failure while deleting the customer'; end $$;"
+        ' create trigger fail_customer_delete before delete on "Customer"'
+        " for each row execute function fail_customer_delete();"
+    )
+
+    result = operation(project, "resolve_conflicts", check=False)
+
+    assert not result.ok
+    assert "injected failure while deleting the customer" in result.output
+    assert state(app_db) == before
+    assert app_db.count("Customer", f"id in ('{ids['app_customer']}', '{twin}')") == 2

@@ -82,8 +82,8 @@
     from backfill_merge_pairs as pairs;
 
     -- `into` keeps every value it has; an empty name, phone or e-mail takes the merged
-    -- customers' (the best-formed name, the most recent phone and e-mail), so that the
-    -- app's lookup by phone or e-mail still finds the person
+    -- customers' (the best-formed name, the most recent phone - in the app's format -
+    -- and e-mail), so that the app's lookup by phone or e-mail still finds the person
     create temp table backfill_merge_fills on commit drop as
     with
 
@@ -112,7 +112,15 @@
                 nullif(btrim(survivors.{{ column }}), '') is null
                 and merged_values.{{ column }} is not null as fills_{{ column }},
                 survivors.{{ column }} as {{ column }}_before,
-                merged_values.{{ column }} as {{ column }}_after{{ ',' if not loop.last }}
+                {% if column == 'phone' %}
+                    -- written as the app writes phones (the merged customer's may not be)
+                    coalesce(
+                        {{ customer_phone(normalize_phone('merged_values.phone')) }},
+                        merged_values.phone
+                    ) as phone_after,
+                {% else %}
+                    merged_values.{{ column }} as {{ column }}_after{{ ',' if not loop.last }}
+                {% endif %}
             {% endfor %}
         from merged_values
         inner join {{ source('app', 'customer') }} as survivors
