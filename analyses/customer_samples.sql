@@ -41,7 +41,7 @@ multi_lead_backfill_customers as (
     inner join ledger
         on
             customers.customer_id = ledger.object_id
-            and ledger.object_type = 'customer'
+            and {{ ledger_creates_customer() }}
             and ledger.rolled_back_at is null
     inner join lead_links
         on customers.customer_id = lead_links.current_customer_id

@@ -22,11 +22,11 @@ ledger as (
 
 backfill_created as (
 
-    select distinct object_id as customer_id
+    select distinct ledger.object_id as customer_id
     from ledger
     where
-        object_type = 'customer'
-        and rolled_back_at is null
+        {{ ledger_creates_customer() }}
+        and ledger.rolled_back_at is null
 
 ),
 

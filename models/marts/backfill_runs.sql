@@ -54,25 +54,25 @@ this_run_ledger as (
 
 created_customers as (
 
-    select object_id as customer_id
-    from this_run_ledger
-    where object_type = 'customer'
+    select ledger.object_id as customer_id
+    from this_run_ledger as ledger
+    where {{ ledger_creates_customer() }}
 
 ),
 
 written as (
 
     select
-        count(*) filter (where object_type = 'customer') as customers_created,
-        count(distinct customer_id) filter (
-            where object_type = 'lead'
-            and customer_id not in (select created_customers.customer_id from created_customers)
+        count(*) filter (where {{ ledger_creates_customer() }}) as customers_created,
+        count(distinct ledger.customer_id) filter (
+            where ledger.object_type = 'lead'
+            and ledger.customer_id not in (select created_customers.customer_id from created_customers)
         ) as customers_reused,
-        count(*) filter (where object_type = 'lead') as leads_linked,
-        count(*) filter (where object_type = 'job') as jobs_linked,
-        count(*) filter (where object_type = 'customer_address') as addresses_created
+        count(*) filter (where ledger.object_type = 'lead') as leads_linked,
+        count(*) filter (where ledger.object_type = 'job') as jobs_linked,
+        count(*) filter (where ledger.object_type = 'customer_address') as addresses_created
 
-    from this_run_ledger
+    from this_run_ledger as ledger
 
 ),
 
