@@ -36,8 +36,10 @@ demo: setup  ## embedded PostgreSQL + synthetic app data + dry run + real run + 
 test: setup  ## the whole test suite against real PostgreSQL (TEST_WORKERS=0: in one process)
 	@$(BIN)/python -m pytest -n $(TEST_WORKERS) --maxprocesses $(TEST_MAX_WORKERS) $(PYTEST_ARGS)
 
-lint: setup  ## sqlfluff + ruff
-	@$(BIN)/sqlfluff lint models $(wildcard data-tests analyses)
+# The write paths' SQL (macros/writes, apply, operations) renders to nothing in its own
+# files; lint/operations/ calls it with example arguments so sqlfluff checks it too.
+lint: setup  ## sqlfluff (models, tests, analyses, the write paths' SQL) + ruff
+	@$(BIN)/sqlfluff lint models data-tests analyses lint/operations
 	@$(BIN)/ruff check src tests
 	@$(BIN)/ruff format --check src tests
 

@@ -3,3 +3,7 @@
 
 def string_literal(value: object) -> str:
     return "'" + str(value).replace("'", "''") + "'"
+
+
+def escape_single_quotes(value: object) -> str:
+    return str(value).replace("'", "''")

@@ -17,8 +17,9 @@
             ) = 'email_role_address'
                 then email_normalized
         end as contact_email,
-        {{ identifier_rejection_reason("'email'", 'email_normalized') }} is not distinct from
-            'email_role_address' as is_role_email,
+        coalesce(
+            {{ identifier_rejection_reason("'email'", 'email_normalized') }} = 'email_role_address', false
+        ) as is_role_email,
         address,
         address_normalized,
         latitude,

@@ -30,24 +30,7 @@
         ) %}
     {% endif %}
 
-    {% set plan %}
-        create temp table backfill_link_leads on commit drop as
-        {{ live_leads_for_a_new_customer(
-            'id = ' ~ dbt.string_literal(lead_id) ~ '::uuid and customer_id is null'
-        ) }};
-        create temp table backfill_link_customer on commit drop as
-        {% if is_new %}
-            {{ new_customer_from_leads('backfill_link_leads') }};
-        {% else %}
-            select {{ dbt.string_literal(customer_id) }}::uuid as customer_id;
-        {% endif %}
-        create temp table backfill_link_jobs on commit drop as
-        select jobs.id as job_id
-        from {{ source('app', 'job') }} as jobs
-        where jobs.lead_id = {{ dbt.string_literal(lead_id) }}::uuid and jobs.customer_id is null;
-        create temp table backfill_link_addresses on commit drop as
-        {{ new_customer_addresses('backfill_link_leads', 'backfill_link_customer') }};
-    {% endset %}
+    {% set plan = link_lead_plan(lead_id, customer_id, is_new) %}
     {% set summary_sql %}
         select jsonb_build_object(
             'customerId', (select customer_id from backfill_link_customer),
@@ -86,6 +69,29 @@
         ('Addresses created:', done['addresses']),
     ]) }}
     {% do print('') %}
+{% endmacro %}
+
+
+{% macro link_lead_plan(lead_id, customer_id, is_new) %}
+    {#- SQL statements: what link_lead does, as temporary tables - the lead (if it still
+        has no customer), the customer (the chosen one, or a new one made from the lead
+        as a run makes one), its jobs without a customer and the address it brings. -#}
+    create temp table backfill_link_leads on commit drop as
+    {{ live_leads_for_a_new_customer(
+        'id = ' ~ dbt.string_literal(lead_id) ~ '::uuid and customer_id is null'
+    ) }};
+    create temp table backfill_link_customer on commit drop as
+    {% if is_new %}
+        {{ new_customer_from_leads('backfill_link_leads') }};
+    {% else %}
+        select {{ dbt.string_literal(customer_id) }}::uuid as customer_id;
+    {% endif %}
+    create temp table backfill_link_jobs on commit drop as
+    select jobs.id as job_id
+    from {{ source('app', 'job') }} as jobs
+    where jobs.lead_id = {{ dbt.string_literal(lead_id) }}::uuid and jobs.customer_id is null;
+    create temp table backfill_link_addresses on commit drop as
+    {{ new_customer_addresses('backfill_link_leads', 'backfill_link_customer') }};
 {% endmacro %}
 
 

@@ -9,32 +9,9 @@
     {% set operation = 'resolve_conflicts' %}
     {% set dry_run = boolean_argument(operation, 'dry_run', dry_run) %}
     {% do require_backfill_relations(operation, ['backfill_ledger', 'manual_overrides', 'plan_conflict_resolutions']) %}
-    {% set resolutions = ref('plan_conflict_resolutions') %}
     {% set references = movable_customer_references(operation) %}
 
-    {% set plan %}
-        -- the plan's merges whose customers all still exist (a merge done already, or a
-        -- customer the app deleted since the plan was built, is left out)
-        create temp table backfill_merge_pairs on commit drop as
-        select distinct
-            resolutions.customer_id as from_id,
-            resolutions.merged_into_customer_id as into_id,
-            'resolve_conflicts' as reason
-        from {{ resolutions }} as resolutions
-        where
-            resolutions.merged_into_customer_id is not null
-            and not exists (
-                select 1
-                from {{ resolutions }} as same_set
-                left join {{ source('app', 'customer') }} as customers
-                    on same_set.customer_id = customers.id
-                where
-                    coalesce(same_set.merged_into_customer_id, same_set.customer_id)
-                    = resolutions.merged_into_customer_id
-                    and customers.id is null
-            );
-        {{ merge_customer_pairs_plan(references) }}
-    {% endset %}
+    {% set plan = resolve_conflicts_plan(references) %}
     {% set summary_sql %}
         select jsonb_build_object(
             'merges', (
@@ -61,6 +38,35 @@
         {% endif %}
     {% endif %}
     {{ print_conflict_resolutions(done, dry_run) }}
+{% endmacro %}
+
+
+{% macro resolve_conflicts_plan(references) %}
+    {#- SQL statements: what resolve_conflicts does, as temporary tables - the merge pairs
+        of the last plan (plan_conflict_resolutions) whose customers all still exist,
+        and merge_customer_pairs_plan for them. -#}
+    {% set resolutions = ref('plan_conflict_resolutions') %}
+    -- the plan's merges whose customers all still exist (a merge done already, or a
+    -- customer the app deleted since the plan was built, is left out)
+    create temp table backfill_merge_pairs on commit drop as
+    select distinct
+        resolutions.customer_id as from_id,
+        resolutions.merged_into_customer_id as into_id,
+        'resolve_conflicts' as reason
+    from {{ resolutions }} as resolutions
+    where
+        resolutions.merged_into_customer_id is not null
+        and not exists (
+            select 1
+            from {{ resolutions }} as same_set
+            left join {{ source('app', 'customer') }} as customers
+                on same_set.customer_id = customers.id
+            where
+                coalesce(same_set.merged_into_customer_id, same_set.customer_id)
+                = resolutions.merged_into_customer_id
+                and customers.id is null
+        );
+    {{ merge_customer_pairs_plan(references) }}
 {% endmacro %}
 
 

@@ -7,7 +7,6 @@
 -#}
 {{ config(
     indexes=[{'columns': ['identifier_type', 'identifier_value'], 'unique': true}],
-    post_hook=["analyze {{ this }}"],
 ) }}
 
 

@@ -9,7 +9,6 @@
 {%- set stages = ['force_link', 'psid', 'phone', 'email'] %}
 {{ config(
     indexes=[{'columns': ['node_id'], 'unique': true}],
-    post_hook=["analyze {{ this }}"],
 ) }}
 
 with

@@ -1,7 +1,6 @@
 {{ config(
     indexes=[{'columns': ['node_id'], 'unique': true}, {'columns': ['group_id']}],
     pre_hook=["{{ create_label_connected_components(this.schema) }}"],
-    post_hook=["analyze {{ this }}"],
 ) }}
 
 {{ identity_stage_groups(

@@ -1,7 +1,6 @@
 {#- Stage 4, e-mail: an e-mail joins groups, never two that hold different PSIDs, phones or existing customers; with the household guard, never two whose first names differ. -#}
 {{ config(
     indexes=[{'columns': ['group_id']}, {'columns': ['value_key', 'group_id'], 'unique': true}],
-    post_hook=["analyze {{ this }}"],
 ) }}
 
 {{ identity_stage_links(

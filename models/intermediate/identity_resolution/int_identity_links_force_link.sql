@@ -2,7 +2,6 @@
     join two existing customers or break a do_not_link. -#}
 {{ config(
     indexes=[{'columns': ['group_id']}, {'columns': ['value_key', 'group_id'], 'unique': true}],
-    post_hook=["analyze {{ this }}"],
 ) }}
 
 {{ identity_stage_links(

@@ -1,7 +1,6 @@
 {#- Stage 2, psid: leads sharing a Messenger PSID. Refused only between existing customers or against a do_not_link. -#}
 {{ config(
     indexes=[{'columns': ['group_id']}, {'columns': ['value_key', 'group_id'], 'unique': true}],
-    post_hook=["analyze {{ this }}"],
 ) }}
 
 {{ identity_stage_links(

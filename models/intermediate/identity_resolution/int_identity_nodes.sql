@@ -12,7 +12,6 @@
         {'columns': ['lead_id']},
         {'columns': ['initial_group_id']},
     ],
-    post_hook=["analyze {{ this }}"],
 ) }}
 
 with

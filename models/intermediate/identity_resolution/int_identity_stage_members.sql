@@ -10,7 +10,6 @@
     indexes=[
         {'columns': ['link_stage', 'node_id', 'value_key'], 'unique': true},
     ],
-    post_hook=["analyze {{ this }}"],
 ) }}
 
 with

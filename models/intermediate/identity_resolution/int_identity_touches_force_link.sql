@@ -1,6 +1,5 @@
 {{ config(
     indexes=[{'columns': ['value_key', 'group_id'], 'unique': true}, {'columns': ['group_id']}],
-    post_hook=["analyze {{ this }}"],
 ) }}
 
 {{ identity_stage_touches(

@@ -7,7 +7,6 @@
 -#}
 {{ config(
     indexes=[{'columns': ['lead_id'], 'unique': true}, {'columns': ['group_key']}],
-    post_hook=["analyze {{ this }}"],
 ) }}
 
 -- The import CTEs and `members` are read several times each: inlined (not

@@ -8,7 +8,6 @@
         {'columns': ['node_id', 'identifier_type', 'identifier_value'], 'unique': true},
         {'columns': ['identifier_type', 'identifier_value']},
     ],
-    post_hook=["analyze {{ this }}"],
 ) }}
 
 with

@@ -5,8 +5,10 @@
     then e-mail, else the lead itself), with no junk rejection, no transitivity and
     no merge protection. A group reuses the existing customer already linked to
     one of its leads, else one sharing its phone or e-mail; several = ambiguous.
+    Off the production path: built only when the var asks for it (enabled), so a
+    run neither builds nor tests it.
 -#}
-{{ config(materialized='view') }}
+{{ config(materialized='view', enabled=var('grouping_strategy') == 'priority') }}
 
 with
 

@@ -9,7 +9,7 @@
 
     create temp table backfill_rollback_done (
         object_type text not null,
-        action text not null,
+        undo_action text not null,
         object_id uuid not null
     ) on commit drop;
 
@@ -43,10 +43,10 @@
         select restored.*
         from backfill_rollback_actions as actions
         cross join lateral jsonb_populate_record(null::{{ customer_type }}, actions.restore_values) as restored
-        where actions.object_type = 'customer' and actions.action = 'restore'
+        where actions.object_type = 'customer' and actions.undo_action = 'restore'
         returning id
     )
-    insert into backfill_rollback_done (object_type, action, object_id)
+    insert into backfill_rollback_done (object_type, undo_action, object_id)
     select 'customer', 'restore', id from written;
 
     with written as (
@@ -63,11 +63,11 @@
         from backfill_rollback_actions as actions
         where
             actions.object_type = 'customer'
-            and actions.action = 'reset_values'
+            and actions.undo_action = 'reset_values'
             and customers.id = actions.object_id
         returning customers.id
     )
-    insert into backfill_rollback_done (object_type, action, object_id)
+    insert into backfill_rollback_done (object_type, undo_action, object_id)
     select 'customer', 'reset_values', id from written;
 
     {% for object_type, relation, column in [
@@ -85,12 +85,12 @@
             from backfill_rollback_actions as actions
             where
                 actions.object_type = '{{ object_type }}'
-                and actions.action = 'relink'
+                and actions.undo_action = 'relink'
                 and app_rows.id = actions.object_id
                 and app_rows.customer_id = actions.current_customer_id
             returning app_rows.id, actions.target_customer_id
         )
-        insert into backfill_rollback_done (object_type, action, object_id)
+        insert into backfill_rollback_done (object_type, undo_action, object_id)
         select
             '{{ object_type }}',
             case when target_customer_id is null then 'unlink' else 'move_back' end,
@@ -106,12 +106,12 @@
             where
                 actions.object_type = 'reference'
                 and actions.object_table = {{ dbt.string_literal(reference.qualified_name) }}
-                and actions.action = 'relink'
+                and actions.undo_action = 'relink'
                 and app_rows.id = actions.object_id
                 and app_rows.{{ reference.column }} = actions.current_customer_id
             returning app_rows.id
         )
-        insert into backfill_rollback_done (object_type, action, object_id)
+        insert into backfill_rollback_done (object_type, undo_action, object_id)
         select 'reference', 'move_back', id from written;
     {% endfor %}
 
@@ -124,11 +124,11 @@
             using backfill_rollback_actions as actions
             where
                 actions.object_type = '{{ object_type }}'
-                and actions.action = 'delete'
+                and actions.undo_action = 'delete'
                 and app_rows.id = actions.object_id
             returning app_rows.id
         )
-        insert into backfill_rollback_done (object_type, action, object_id)
+        insert into backfill_rollback_done (object_type, undo_action, object_id)
         select '{{ object_type }}', 'delete', id from written;
     {% endfor %}
 
@@ -178,7 +178,7 @@
                     end
                     and columns.attname = 'customer_id'
                     and columns.attnotnull
-            where actions.action = 'relink' and actions.target_customer_id is null
+            where actions.undo_action = 'relink' and actions.target_customer_id is null
         ) then
             raise exception using
                 message = 'rollback_backfill stopped without changing anything: it would set'
@@ -188,57 +188,3 @@
     end
     $backfill_links_required$;
 {% endmacro %}
-
-
-{% macro rollback_payload(run_ids, force, done_table) -%}
-    {#- SQL jsonb expression: what a rollback did (`done_table`: backfill_rollback_done)
-        or would do (backfill_rollback_actions), its kept customers and runs - the
-        payload of its Audit row, and what its dry run prints. -#}
-    jsonb_build_object(
-        'rollbackId', {{ dbt.string_literal(invocation_id) }},
-        'mode', 'rollback',
-        'runIds', to_jsonb({{ sql_text_array(run_ids) }}),
-        'force', {{ 'true' if force else 'false' }},
-        'stats', (
-            select jsonb_build_object(
-                'customersDeleted', count(*) filter (where object_type = 'customer' and action = 'delete'),
-                'customersRestored', count(*) filter (where object_type = 'customer' and action = 'restore'),
-                'leadsUnlinked', count(*) filter (where object_type = 'lead' and action = 'unlink'),
-                'jobsUnlinked', count(*) filter (where object_type = 'job' and action = 'unlink'),
-                'addressesDeleted', count(*) filter (where object_type = 'customer_address' and action = 'delete'),
-                'rowsMovedBack', count(*) filter (where action = 'move_back'),
-                'customersKept', (select count(distinct customer_id) from backfill_rollback_blockers),
-                'entriesRolledBack', (select count(*) from backfill_rollback_undone_entries)
-            )
-            from (
-                {% if done_table == 'backfill_rollback_done' %}
-                    select object_type, action from backfill_rollback_done
-                {% else %}
-                    select
-                        object_type,
-                        case
-                            when action = 'relink' and target_customer_id is null then 'unlink'
-                            when action = 'relink' then 'move_back'
-                            else action
-                        end as action
-                    from backfill_rollback_actions
-                {% endif %}
-            ) as changes
-        ),
-        'keptCustomers', (
-            select coalesce(jsonb_agg(kept order by kept.customer_id), '[]'::jsonb)
-            from (
-                select
-                    customer_id,
-                    jsonb_agg(
-                        jsonb_build_object('reason', reason, 'count', object_count, 'example', example)
-                        order by reason
-                    ) as reasons
-                from backfill_rollback_blockers
-                group by customer_id
-                order by customer_id
-                limit 1000
-            ) as kept
-        )
-    )
-{%- endmacro %}

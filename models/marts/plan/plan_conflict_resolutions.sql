@@ -47,9 +47,9 @@ identifier_values as (
 
 ),
 
-overrides as (
+do_not_link_overrides as (
 
-    select * from {{ ref('int_identity_overrides') }}
+    {{ do_not_link_node_pairs() }}
 
 ),
 
@@ -181,17 +181,14 @@ do_not_link_pairs as (
         least(lead_side.member_key, other_side.member_key) as left_key,
         greatest(lead_side.member_key, other_side.member_key) as right_key
 
-    from overrides
+    from do_not_link_overrides
     inner join members as lead_side
-        on overrides.node_id = lead_side.node_id
+        on do_not_link_overrides.node_id = lead_side.node_id
     inner join members as other_side
         on
-            overrides.other_node_id = other_side.node_id
+            do_not_link_overrides.other_node_id = other_side.node_id
             and lead_side.conflict_id = other_side.conflict_id
             and lead_side.member_key <> other_side.member_key
-    where
-        overrides.override_type = 'do_not_link'
-        and overrides.override_status = 'applicable'
 
 ),
 
