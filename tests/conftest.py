@@ -9,9 +9,9 @@ from pathlib import Path
 
 import pytest
 
-from backfill_tools.appdb import AppSchema, connect
+from backfill_tools.db.appdb import AppSchema, connect
+from backfill_tools.db.devdb import DevDb, ExternalServer, free_port
 from backfill_tools.dbtrun import DbtProject
-from backfill_tools.devdb import DevDb, ExternalServer, free_port
 from tests.appdata import AppDatabase
 
 

@@ -7,7 +7,7 @@ import json
 import re
 import uuid
 
-from backfill_tools.appdb import APP_TABLES
+from backfill_tools.db.appdb import APP_TABLES
 from backfill_tools.dbtrun import DbtProject, DbtResult
 from tests.appdata import AppDatabase
 

@@ -10,13 +10,13 @@ import json
 
 import pytest
 
-from backfill_tools.appdb import AppSchema
-from backfill_tools.bench import parse_sizes, run_bench
-from backfill_tools.bench_baselines import floor_sql, naive_email, naive_phone, naive_psid
-from backfill_tools.bench_nodes import build_order, critical_path
-from backfill_tools.bench_report import STEPS, BenchReport, ProjectResult, SizeResult, StepResult
+from backfill_tools.bench.baselines import floor_sql, naive_email, naive_phone, naive_psid
+from backfill_tools.bench.nodes import build_order, critical_path
+from backfill_tools.bench.report import STEPS, BenchReport, ProjectResult, SizeResult, StepResult
+from backfill_tools.bench.runner import parse_sizes, run_bench
 from backfill_tools.cli import project_dirs
-from backfill_tools.devdb import DevDb
+from backfill_tools.db.appdb import AppSchema
+from backfill_tools.db.devdb import DevDb
 
 LEADS = 300
 

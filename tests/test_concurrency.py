@@ -6,10 +6,10 @@ import threading
 import time
 import uuid
 
-from backfill_tools.appdb import connect
+from backfill_tools.db.appdb import connect
 from backfill_tools.dbtrun import DbtProject
-from backfill_tools.race import RaceConfig, run_races
-from backfill_tools.trial import Server
+from backfill_tools.harness.race import RaceConfig, run_races
+from backfill_tools.harness.trial import Server
 from tests.appdata import AppDatabase
 from tests.test_backfill_end_to_end import seed_small_app
 

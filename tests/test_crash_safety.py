@@ -1,6 +1,6 @@
 """Kill `dbt build` during its apply: the app's data is all or nothing, and a re-run converges.
 
-The harness (`backfill_tools.crash`, also `backfill-dev crash-test`) runs on a small dataset
+The harness (`backfill_tools.harness.crash`, also `backfill-dev crash-test`) runs on a small dataset
 whose apply is slowed by a test-only statement trigger (it sleeps after each app write and
 changes no data), so that the kills land inside the apply transaction. The default test
 kills at three points; the `slow` one at 24 (`pytest -m slow tests/test_crash_safety.py`).
@@ -13,8 +13,14 @@ from pathlib import Path
 
 import pytest
 
-from backfill_tools.crash import CrashConfig, CrashReport, KillPoint, Reference, run_crash_test
-from backfill_tools.trial import Server
+from backfill_tools.harness.crash import (
+    CrashConfig,
+    CrashReport,
+    KillPoint,
+    Reference,
+    run_crash_test,
+)
+from backfill_tools.harness.trial import Server
 
 LEADS = 200
 SLOW_APPLY_SECONDS = 0.4

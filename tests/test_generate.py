@@ -12,9 +12,9 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from backfill_tools.appdb import AppSchema, connect, table_fingerprints
-from backfill_tools.devdb import DevDb
-from backfill_tools.generate import (
+from backfill_tools.db.appdb import AppSchema, connect, table_fingerprints
+from backfill_tools.db.devdb import DevDb
+from backfill_tools.quality.generate import (
     PLACEHOLDER_EMAILS,
     PLACEHOLDER_PHONES,
     ROLE_LOCAL_PARTS,
@@ -24,7 +24,7 @@ from backfill_tools.generate import (
     generate,
     uuid4_text,
 )
-from backfill_tools.score import score
+from backfill_tools.quality.score import score
 from tests.appdata import AppDatabase
 
 RATE_LEADS = 5_000

@@ -7,7 +7,7 @@ identifier) for the reason it states; `backfill-dev hostile-input` prints the sa
 from __future__ import annotations
 
 from backfill_tools.dbtrun import DbtProject
-from backfill_tools.hostile import CORPUS, load_corpus, markdown_table, read_results
+from backfill_tools.harness.hostile import CORPUS, load_corpus, markdown_table, read_results
 from tests.appdata import AppDatabase
 
 

@@ -19,9 +19,9 @@ from pathlib import Path
 import psycopg2
 import pytest
 
-from backfill_tools.appdb import AppSchema, connect
+from backfill_tools.db.appdb import AppSchema, connect
+from backfill_tools.db.devdb import DevDb
 from backfill_tools.dbtrun import DbtProject
-from backfill_tools.devdb import DevDb
 from tests.appdata import AppDatabase
 
 EPOCH = datetime(2025, 3, 1, tzinfo=timezone.utc)

@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import pytest
 
-from backfill_tools.appdb import AppSchema
+from backfill_tools.db.appdb import AppSchema
 from backfill_tools.dbtrun import DbtProject
 from tests.appdata import AppDatabase
 from tests.test_backfill_end_to_end import seed_small_app

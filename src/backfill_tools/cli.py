@@ -32,8 +32,8 @@ from pathlib import Path
 
 import psycopg2.extensions
 
-from backfill_tools import appdb
-from backfill_tools.devdb import DevDb, default_devdb
+from backfill_tools.db import appdb
+from backfill_tools.db.devdb import DevDb, default_devdb
 
 
 @dataclass(frozen=True)
@@ -137,7 +137,7 @@ def _generate_arguments(parser: argparse.ArgumentParser) -> None:
 
 
 def _generate(args: argparse.Namespace) -> int:
-    from backfill_tools.generate import generate
+    from backfill_tools.quality.generate import generate
 
     app = app_schema(args)
     with connect() as conn:
@@ -155,7 +155,7 @@ def _score_arguments(parser: argparse.ArgumentParser) -> None:
 
 
 def _score(args: argparse.Namespace) -> int:
-    from backfill_tools.score import score
+    from backfill_tools.quality.score import score
 
     with connect() as conn:
         scores = score(conn, app_schema(args))
@@ -215,7 +215,7 @@ def project_dirs(specs: list[str]) -> dict[str, Path]:
 
 
 def _bench(args: argparse.Namespace) -> int:
-    from backfill_tools.bench import bench_main, parse_sizes
+    from backfill_tools.bench.runner import bench_main, parse_sizes
     from backfill_tools.dbtrun import PROJECT_DIR
 
     bench_main(
@@ -252,7 +252,7 @@ def _quality_arguments(parser: argparse.ArgumentParser) -> None:
 
 
 def _quality(args: argparse.Namespace) -> int:
-    from backfill_tools.quality import run_quality
+    from backfill_tools.quality.groupings import run_quality
 
     return run_quality(server_env(), leads=args.leads, seed=args.seed, keep=args.keep)
 
@@ -269,7 +269,7 @@ def _report_arguments(parser: argparse.ArgumentParser) -> None:
 
 
 def _report(args: argparse.Namespace) -> int:
-    from backfill_tools.report import write_report
+    from backfill_tools.quality.review import write_report
 
     with connect() as conn:
         written = write_report(conn, args.schema, args.out)
@@ -316,8 +316,8 @@ def _crash_test_arguments(parser: argparse.ArgumentParser) -> None:
 
 
 def _crash_test(args: argparse.Namespace) -> int:
-    from backfill_tools.crash import CrashConfig, run_crash_test
-    from backfill_tools.trial import Server
+    from backfill_tools.harness.crash import CrashConfig, run_crash_test
+    from backfill_tools.harness.trial import Server
 
     config = CrashConfig(
         work_dir=args.work_dir.resolve(),
@@ -351,8 +351,8 @@ def _live_traffic_arguments(parser: argparse.ArgumentParser) -> None:
 
 
 def _live_traffic(args: argparse.Namespace) -> int:
-    from backfill_tools.traffic import TrafficConfig, run_live_traffic
-    from backfill_tools.trial import Server
+    from backfill_tools.harness.traffic import TrafficConfig, run_live_traffic
+    from backfill_tools.harness.trial import Server
 
     config = TrafficConfig(
         work_dir=args.work_dir.resolve(),
@@ -378,8 +378,8 @@ def _hostile_input_arguments(parser: argparse.ArgumentParser) -> None:
 
 
 def _hostile_input(args: argparse.Namespace) -> int:
-    from backfill_tools.hostile import run_hostile_input
-    from backfill_tools.trial import Server
+    from backfill_tools.harness.hostile import run_hostile_input
+    from backfill_tools.harness.trial import Server
 
     report = run_hostile_input(
         Server(server_env()), args.work_dir.resolve(), app_schema(args), keep=args.keep
@@ -404,8 +404,8 @@ def _race_arguments(parser: argparse.ArgumentParser) -> None:
 
 
 def _race(args: argparse.Namespace) -> int:
-    from backfill_tools.race import RaceConfig, run_races
-    from backfill_tools.trial import Server
+    from backfill_tools.harness.race import RaceConfig, run_races
+    from backfill_tools.harness.trial import Server
 
     config = RaceConfig(
         work_dir=args.work_dir.resolve(),

@@ -13,10 +13,10 @@ import subprocess
 import sys
 import time
 
-from backfill_tools.appdb import AppSchema, connect
+from backfill_tools.db.appdb import AppSchema, connect
+from backfill_tools.db.devdb import ExternalServer, default_devdb
 from backfill_tools.dbtrun import PROJECT_DIR, dbt_executable
-from backfill_tools.devdb import ExternalServer, default_devdb
-from backfill_tools.generate import generate
+from backfill_tools.quality.generate import generate
 
 DEMO_COMMANDS: list[list[str]] = [
     ["build", "--vars", "{dry_run: true}"],

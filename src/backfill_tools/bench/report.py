@@ -9,8 +9,8 @@ from dataclasses import asdict, dataclass, field
 from datetime import datetime, timezone
 from pathlib import Path
 
-from backfill_tools.bench_nodes import CriticalPath
-from backfill_tools.devdb import DevDb
+from backfill_tools.bench.nodes import CriticalPath
+from backfill_tools.db.devdb import DevDb
 
 MIB = 1024 * 1024
 # name in the report -> column title
@@ -347,7 +347,7 @@ class BenchReport:
                 " plan nothing has changed for (REUSED); re-run = `dbt build` again on the"
                 " same database as the real run; rollback = `dbt run-operation rollback_backfill`;"
                 " floor = `sql/bench_floor.sql`; per-row = the original script's loop"
-                " (`bench_baselines.py`). Every measurement starts from a copy of the same"
+                " (`bench/baselines.py`). Every measurement starts from a copy of the same"
                 " generated database (the real run after its dry run follows the dry run; the"
                 " re-run and rollback follow the real run).",
                 "",

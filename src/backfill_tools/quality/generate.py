@@ -28,7 +28,7 @@ from typing import TypeVar
 
 import psycopg2.extensions
 
-from backfill_tools.appdb import ALL_APP_TABLES, AppSchema
+from backfill_tools.db.appdb import ALL_APP_TABLES, AppSchema
 
 TRUTH_SCHEMA = "backfill_truth"
 START_EPOCH = 1_672_531_200  # 2023-01-01T00:00:00Z

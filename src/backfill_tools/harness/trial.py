@@ -21,7 +21,7 @@ from pathlib import Path
 import psycopg2
 import psycopg2.extensions
 
-from backfill_tools.appdb import APP_TABLES, AppSchema, connect, table_fingerprints
+from backfill_tools.db.appdb import APP_TABLES, AppSchema, connect, table_fingerprints
 from backfill_tools.dbtrun import DbtProject
 
 APPLICATION_NAME = "customer-backfill"  # profiles.yml.example: every dbt connection's name

@@ -25,10 +25,9 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from backfill_tools.appdb import AppSchema, connect
+from backfill_tools.db.appdb import AppSchema, connect
 from backfill_tools.dbtrun import DbtProject
-from backfill_tools.generate import generate
-from backfill_tools.trial import (
+from backfill_tools.harness.trial import (
     Fingerprints,
     Server,
     app_state,
@@ -36,6 +35,7 @@ from backfill_tools.trial import (
     project_for,
     run_done,
 )
+from backfill_tools.quality.generate import generate
 
 COMMANDS = {"build": ("build",), "rollback": ("run-operation", "rollback_backfill")}
 ROLLBACK_REFUSED = "rollback_backfill stopped"

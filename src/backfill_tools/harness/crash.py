@@ -39,10 +39,9 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from backfill_tools.appdb import AppSchema, connect
+from backfill_tools.db.appdb import AppSchema, connect
 from backfill_tools.dbtrun import DbtProject
-from backfill_tools.generate import generate
-from backfill_tools.trial import (
+from backfill_tools.harness.trial import (
     APPLICATION_NAME,
     APPLY_STAGES,
     PROJECT_SCHEMA,
@@ -57,6 +56,7 @@ from backfill_tools.trial import (
     project_for,
     run_done,
 )
+from backfill_tools.quality.generate import generate
 
 MODES = ("sigkill", "terminate", "sigkill+terminate")
 COMMANDS = {"build": ("build",), "rollback": ("run-operation", "rollback_backfill")}

@@ -12,7 +12,7 @@ For each size, on an embedded PostgreSQL started for the benchmark:
    rollback_backfill`, when the project has that macro), with the peak RSS of each dbt
    process and the size of the project's own relations;
 3. on fresh copies again, the floor (`sql/bench_floor.sql`) and, up to `per_row_max`
-   leads, the per-row script (`bench_baselines`);
+   leads, the per-row script (`baselines`);
 
 then print the table and write `latest.md` and `latest.json`.
 """
@@ -29,19 +29,19 @@ from pathlib import Path
 
 import psycopg2.extensions
 
-from backfill_tools.appdb import AppSchema, connect
-from backfill_tools.bench_baselines import run_floor, run_per_row
-from backfill_tools.bench_measure import Timed, run_dbt_measured
-from backfill_tools.bench_nodes import critical_path, node_timings, seconds_by_type, slowest_nodes
-from backfill_tools.bench_report import (
+from backfill_tools.bench.baselines import run_floor, run_per_row
+from backfill_tools.bench.measure import Timed, run_dbt_measured
+from backfill_tools.bench.nodes import critical_path, node_timings, seconds_by_type, slowest_nodes
+from backfill_tools.bench.report import (
     BenchReport,
     ProjectResult,
     SizeResult,
     StepResult,
     machine_facts,
 )
+from backfill_tools.db.appdb import AppSchema, connect
+from backfill_tools.db.devdb import DevDb, free_port
 from backfill_tools.dbtrun import PROJECT_DIR, DbtProject
-from backfill_tools.devdb import DevDb, free_port
 
 PER_ROW_MAX = 100_000
 RUN_DATABASE = "bench_run"
@@ -108,7 +108,7 @@ class BenchServer:
 
     def make_template(self, name: str, leads: int, seed: int) -> float:
         """A database with the app tables and `leads` generated leads; generation seconds."""
-        from backfill_tools.generate import generate
+        from backfill_tools.quality.generate import generate
 
         self.drop(name)
         self.admin(f'create database "{name}"')

@@ -31,10 +31,10 @@ import psycopg2
 import psycopg2.extensions
 from psycopg2.extras import Json
 
-from backfill_tools.appdb import AppSchema, connect
-from backfill_tools.crash import install_slow_apply, watched_run
-from backfill_tools.generate import generate
-from backfill_tools.trial import PROJECT_SCHEMA, Server, project_for, run_done
+from backfill_tools.db.appdb import AppSchema, connect
+from backfill_tools.harness.crash import install_slow_apply, watched_run
+from backfill_tools.harness.trial import PROJECT_SCHEMA, Server, project_for, run_done
+from backfill_tools.quality.generate import generate
 
 # the columns a Job must have beyond its ids (NOT NULL in the app), and what the app gives them
 JOB_WINDOW = "status, window_start, window_end, updated_at"

@@ -15,8 +15,8 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
-from backfill_tools.appdb import AppSchema, connect
-from backfill_tools.trial import PROJECT_SCHEMA, Server, project_for
+from backfill_tools.db.appdb import AppSchema, connect
+from backfill_tools.harness.trial import PROJECT_SCHEMA, Server, project_for
 
 
 def _incompressible(length: int, seed: int, alphabet: str = string.ascii_lowercase) -> str:

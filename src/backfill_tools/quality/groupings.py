@@ -28,10 +28,10 @@ from tempfile import TemporaryDirectory
 
 import psycopg2.extensions
 
-from backfill_tools.appdb import AppSchema, connect
+from backfill_tools.db.appdb import AppSchema, connect
 from backfill_tools.dbtrun import DbtProject
-from backfill_tools.generate import generate
-from backfill_tools.score import AppLookup, Scores, app_lookup, score
+from backfill_tools.quality.generate import generate
+from backfill_tools.quality.score import AppLookup, Scores, app_lookup, score
 
 DATA_DATABASE = "backfill_quality_data"
 PRECISION_TARGET = 0.97

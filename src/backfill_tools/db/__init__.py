@@ -1,0 +1,1 @@
+"""PostgreSQL: the app's tables (`appdb`) and the development server (`devdb`)."""
