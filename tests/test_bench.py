@@ -16,13 +16,13 @@ from backfill_tools.bench.report import STEPS, BenchReport, ProjectResult, SizeR
 from backfill_tools.bench.runner import parse_sizes, run_bench
 from backfill_tools.cli import project_dirs
 from backfill_tools.db.appdb import AppSchema
-from backfill_tools.db.devdb import DevDb
+from backfill_tools.db.server import Server
 
 LEADS = 300
 
 
 @pytest.fixture(scope="module")
-def report(pg_server: DevDb, tmp_path_factory: pytest.TempPathFactory):
+def report(pg_server: Server, tmp_path_factory: pytest.TempPathFactory):
     work = tmp_path_factory.mktemp("bench")
     return run_bench(
         [LEADS],

@@ -13,6 +13,7 @@ from pathlib import Path
 
 import pytest
 
+from backfill_tools.db.server import Server
 from backfill_tools.harness.crash import (
     CrashConfig,
     CrashReport,
@@ -20,7 +21,6 @@ from backfill_tools.harness.crash import (
     Reference,
     run_crash_test,
 )
-from backfill_tools.harness.trial import Server
 
 LEADS = 200
 SLOW_APPLY_SECONDS = 0.4
@@ -37,8 +37,7 @@ def three_points(reference: Reference) -> list[KillPoint]:
     ]
 
 
-def crash_test(server: object, tmp_path: Path, **options: object) -> CrashReport:
-    env = server.libpq_env(database="postgres")  # type: ignore[attr-defined]
+def crash_test(server: Server, tmp_path: Path, **options: object) -> CrashReport:
     config = CrashConfig(
         work_dir=tmp_path / "crash",
         leads=LEADS,
@@ -46,7 +45,7 @@ def crash_test(server: object, tmp_path: Path, **options: object) -> CrashReport
         prefix=f"crash_{uuid.uuid4().hex[:8]}",
         **options,  # type: ignore[arg-type]
     )
-    return run_crash_test(Server(env), config)
+    return run_crash_test(server, config)
 
 
 def assert_all_or_nothing(report: CrashReport) -> None:

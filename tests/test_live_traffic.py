@@ -11,7 +11,6 @@ import uuid
 from pathlib import Path
 
 from backfill_tools.harness.traffic import TrafficConfig, run_live_traffic
-from backfill_tools.harness.trial import Server
 
 
 def test_app_traffic_during_a_run_loses_nothing_and_the_next_run_links_the_rest(
@@ -27,7 +26,7 @@ def test_app_traffic_during_a_run_loses_nothing_and_the_next_run_links_the_rest(
         prefix=f"traffic_{uuid.uuid4().hex[:8]}",
     )
 
-    report = run_live_traffic(Server(pg_server.libpq_env(database="postgres")), config)
+    report = run_live_traffic(pg_server, config)
 
     assert report.held, report.format()
     figures = report.figures

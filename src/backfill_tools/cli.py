@@ -34,6 +34,7 @@ import psycopg2.extensions
 
 from backfill_tools.db import appdb
 from backfill_tools.db.devdb import DevDb, default_devdb
+from backfill_tools.db.server import Server
 
 
 @dataclass(frozen=True)
@@ -254,7 +255,7 @@ def _quality_arguments(parser: argparse.ArgumentParser) -> None:
 def _quality(args: argparse.Namespace) -> int:
     from backfill_tools.quality.groupings import run_quality
 
-    return run_quality(server_env(), leads=args.leads, seed=args.seed, keep=args.keep)
+    return run_quality(scratch_server(), leads=args.leads, seed=args.seed, keep=args.keep)
 
 
 def _report_arguments(parser: argparse.ArgumentParser) -> None:
@@ -279,12 +280,12 @@ def _report(args: argparse.Namespace) -> int:
 
 
 # -- crash-test -------------------------------------------------------------------------------
-def server_env() -> dict[str, str]:
-    """The PG* variables of the server to use: the environment's when PGPORT is set, else
-    the development server's (started if needed)."""
+def scratch_server() -> Server:
+    """The server to make scratch databases on: the PG* variables' when PGPORT is set, else
+    the development server (started if needed)."""
     if os.environ.get("PGPORT"):
-        return {key: value for key, value in os.environ.items() if key.startswith("PG")}
-    return default_devdb(project_dir()).start().libpq_env()
+        return Server.from_environment()
+    return default_devdb(project_dir()).start().server
 
 
 def _print_flushed(line: str) -> None:
@@ -317,7 +318,6 @@ def _crash_test_arguments(parser: argparse.ArgumentParser) -> None:
 
 def _crash_test(args: argparse.Namespace) -> int:
     from backfill_tools.harness.crash import CrashConfig, run_crash_test
-    from backfill_tools.harness.trial import Server
 
     config = CrashConfig(
         work_dir=args.work_dir.resolve(),
@@ -330,7 +330,7 @@ def _crash_test(args: argparse.Namespace) -> int:
         keep=args.keep,
         operation=args.operation,
     )
-    report = run_crash_test(Server(server_env()), config, out=_print_flushed)
+    report = run_crash_test(scratch_server(), config, out=_print_flushed)
     return 0 if report.held else 2
 
 
@@ -352,7 +352,6 @@ def _live_traffic_arguments(parser: argparse.ArgumentParser) -> None:
 
 def _live_traffic(args: argparse.Namespace) -> int:
     from backfill_tools.harness.traffic import TrafficConfig, run_live_traffic
-    from backfill_tools.harness.trial import Server
 
     config = TrafficConfig(
         work_dir=args.work_dir.resolve(),
@@ -364,9 +363,7 @@ def _live_traffic(args: argparse.Namespace) -> int:
         app=app_schema(args),
         keep=args.keep,
     )
-    report = run_live_traffic(
-        Server(server_env()), config, out=lambda line: print(line, flush=True)
-    )
+    report = run_live_traffic(scratch_server(), config, out=lambda line: print(line, flush=True))
     return 0 if report.held else 2
 
 
@@ -379,10 +376,9 @@ def _hostile_input_arguments(parser: argparse.ArgumentParser) -> None:
 
 def _hostile_input(args: argparse.Namespace) -> int:
     from backfill_tools.harness.hostile import run_hostile_input
-    from backfill_tools.harness.trial import Server
 
     report = run_hostile_input(
-        Server(server_env()), args.work_dir.resolve(), app_schema(args), keep=args.keep
+        scratch_server(), args.work_dir.resolve(), app_schema(args), keep=args.keep
     )
     return 0 if report.held else 2
 
@@ -405,7 +401,6 @@ def _race_arguments(parser: argparse.ArgumentParser) -> None:
 
 def _race(args: argparse.Namespace) -> int:
     from backfill_tools.harness.race import RaceConfig, run_races
-    from backfill_tools.harness.trial import Server
 
     config = RaceConfig(
         work_dir=args.work_dir.resolve(),
@@ -416,7 +411,7 @@ def _race(args: argparse.Namespace) -> int:
         app=app_schema(args),
         keep=args.keep,
     )
-    results = run_races(Server(server_env()), config, out=_print_flushed)
+    results = run_races(scratch_server(), config, out=_print_flushed)
     return 0 if all(result.held for result in results) else 2
 
 

@@ -14,7 +14,8 @@ import sys
 import time
 
 from backfill_tools.db.appdb import AppSchema, connect
-from backfill_tools.db.devdb import ExternalServer, default_devdb
+from backfill_tools.db.devdb import default_devdb
+from backfill_tools.db.server import Server
 from backfill_tools.dbtrun import PROJECT_DIR, dbt_executable
 from backfill_tools.quality.generate import generate
 
@@ -58,7 +59,7 @@ DEMO_DATABASE_ON_YOUR_SERVER = "customer_backfill_demo"
 
 def run_demo(leads: int = 5000, seed: int = 7) -> None:
     if os.environ.get("PGHOST"):
-        server = ExternalServer.from_environment()
+        server = Server.from_environment()
         _banner(
             f"using the PostgreSQL of PGHOST={server.env['PGHOST']}: creating (or reusing) its"
             f" database {DEMO_DATABASE_ON_YOUR_SERVER}; no other database is touched"

@@ -214,6 +214,16 @@ create table if not exists {s}."AgentRuntimeState" (
 );
 """
 
+    def dbt_vars(self) -> dict[str, object]:
+        """The project's vars that point it at this layout (none for the default one)."""
+        default = AppSchema()
+        found: dict[str, object] = {}
+        if self.schema != default.schema:
+            found["app_schema"] = self.schema
+        if self.psid_column != default.psid_column:
+            found["lead_psid_column"] = self.psid_column
+        return found
+
     def create(self, conn: psycopg2.extensions.connection) -> None:
         with conn.cursor() as cur:
             cur.execute(self.ddl())

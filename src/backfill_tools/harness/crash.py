@@ -40,6 +40,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from backfill_tools.db.appdb import AppSchema, connect
+from backfill_tools.db.server import Server
 from backfill_tools.dbtrun import DbtProject
 from backfill_tools.harness.trial import (
     APPLICATION_NAME,
@@ -49,14 +50,13 @@ from backfill_tools.harness.trial import (
     AppState,
     RunSnapshot,
     RunWatcher,
-    Server,
     app_state,
     differing_tables,
     ledger_problems,
+    make_template,
     project_for,
     run_done,
 )
-from backfill_tools.quality.generate import generate
 
 MODES = ("sigkill", "terminate", "sigkill+terminate")
 COMMANDS = {"build": ("build",), "rollback": ("run-operation", "rollback_backfill")}
@@ -206,19 +206,12 @@ def install_slow_apply(env: dict[str, str], app: AppSchema, seconds: float) -> N
     conn.close()
 
 
-def make_template(server: Server, config: CrashConfig) -> str:
+def make_crash_template(server: Server, config: CrashConfig) -> str:
+    """The generated dataset (with one applied run when the rollback is killed)."""
     name = f"{config.prefix}_template"
-    env = server.recreate(name)
-    conn = connect(env)
-    config.app.create(conn)
-    generate(conn, config.app, config.leads, seed=config.seed)
-    conn.close()
-    if config.operation == "rollback":
-        applied = project_for(env, config.app, config.work_dir / "dbt-template").run(
-            "build", check=False
-        )
-        if not run_done("build", applied.output):
-            raise RuntimeError(f"the run on the template failed:\n{applied.output[-3000:]}")
+    applied = config.operation == "rollback"
+    dbt_dir = config.work_dir / "dbt-template" if applied else None
+    env = make_template(server, name, config.app, config.leads, config.seed, dbt_dir)
     if config.slow_apply > 0:
         install_slow_apply(env, config.app, config.slow_apply)
     return name
@@ -435,7 +428,7 @@ def run_crash_test(
 ) -> CrashReport:
     config.work_dir.mkdir(parents=True, exist_ok=True)
     started = time.monotonic()
-    template = make_template(server, config)
+    template = make_crash_template(server, config)
     out(
         f"template: {config.leads:,} leads (seed {config.seed}), slow_apply={config.slow_apply}s,"
         f" killing: {' '.join(['dbt', *COMMANDS[config.operation]])}"
@@ -461,7 +454,7 @@ def run_crash_test(
     finally:
         if not config.keep:
             for name in (template, f"{config.prefix}_trial"):
-                server.drop(name)
+                server.drop_database(name)
     report = CrashReport(reference, trials)
     out(report.summary())
     out(f"elapsed: {time.monotonic() - started:.0f} s; logs in {config.work_dir}")

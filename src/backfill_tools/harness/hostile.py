@@ -16,7 +16,8 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from backfill_tools.db.appdb import AppSchema, connect
-from backfill_tools.harness.trial import PROJECT_SCHEMA, Server, project_for
+from backfill_tools.db.server import Server
+from backfill_tools.harness.trial import PROJECT_SCHEMA, project_for
 
 
 def _incompressible(length: int, seed: int, alphabet: str = string.ascii_lowercase) -> str:
@@ -280,7 +281,7 @@ def run_hostile_input(
         build.ok, build.output, read_results(env, app, leads) if build.ok else []
     )
     if not keep:
-        server.drop(database)
+        server.drop_database(database)
     out(markdown_table(report.results) if build.ok else build.output[-4000:])
     counts = {outcome: sum(r.entry.outcome == outcome for r in report.results)
               for outcome in ("normalized", "rejected")}  # fmt: skip

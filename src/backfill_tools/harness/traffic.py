@@ -32,9 +32,10 @@ import psycopg2.extensions
 from psycopg2.extras import Json
 
 from backfill_tools.db.appdb import AppSchema, connect
+from backfill_tools.db.server import Server
 from backfill_tools.harness.crash import install_slow_apply, watched_run
-from backfill_tools.harness.trial import PROJECT_SCHEMA, Server, project_for, run_done
-from backfill_tools.quality.generate import generate
+from backfill_tools.harness.trial import PROJECT_SCHEMA, project_for, run_done
+from backfill_tools.quality.generate import generate_database
 
 # the columns a Job must have beyond its ids (NOT NULL in the app), and what the app gives them
 JOB_WINDOW = "status, window_start, window_end, updated_at"
@@ -352,10 +353,9 @@ def run_live_traffic(
 ) -> TrafficReport:
     config.work_dir.mkdir(parents=True, exist_ok=True)
     database = f"{config.prefix}_db"
-    env = server.recreate(database)
+    generate_database(server, database, config.app, config.leads, config.seed)
+    env = server.libpq_env(database)
     conn = connect(env)
-    config.app.create(conn)
-    generate(conn, config.app, config.leads, seed=config.seed)
     if config.slow_apply > 0:
         install_slow_apply(env, config.app, config.slow_apply)
     project = project_for(env, config.app, config.work_dir / "dbt")
@@ -421,7 +421,7 @@ def run_live_traffic(
         failures.append(f"{deadlocks} deadlocks")
     conn.close()
     if not config.keep:
-        server.drop(database)
+        server.drop_database(database)
     report = TrafficReport(figures, failures)
     out(report.format())
     return report

@@ -1,7 +1,5 @@
-"""What the reliability harnesses share: scratch databases, comparable states, a run watcher.
+"""What the reliability harnesses share: comparable states, a run watcher, the ledger check.
 
-* `Server`: makes and drops the harness's own databases on a server (copies of a template
-  database, so every trial starts from the same bytes).
 * `app_state`: the app tables as fingerprints. `exact` is `appdb.table_fingerprints`;
   `stable` is the same with the fields a run stamps with its clock and id masked (the
   `created_at`/`updated_at` and `metadata.createdAt`/`metadata.runId` of the rows a run
@@ -22,7 +20,9 @@ import psycopg2
 import psycopg2.extensions
 
 from backfill_tools.db.appdb import APP_TABLES, AppSchema, connect, table_fingerprints
+from backfill_tools.db.server import Server
 from backfill_tools.dbtrun import DbtProject
+from backfill_tools.quality.generate import generate_database
 
 APPLICATION_NAME = "customer-backfill"  # profiles.yml.example: every dbt connection's name
 PROJECT_SCHEMA = "customer_backfill"
@@ -85,37 +85,6 @@ def app_state(env: dict[str, str], app: AppSchema) -> AppState:
 def differing_tables(left: Fingerprints, right: Fingerprints) -> list[str]:
     tables = left.keys() | right.keys()
     return sorted(table for table in tables if left.get(table) != right.get(table))
-
-
-@dataclass(frozen=True)
-class Server:
-    """A PostgreSQL server given by PG* variables (PGDATABASE is ignored)."""
-
-    env: dict[str, str]
-
-    def database_env(self, name: str) -> dict[str, str]:
-        return {**self.env, "PGDATABASE": name}
-
-    def _admin(self) -> psycopg2.extensions.connection:
-        conn = connect(self.database_env("postgres"))
-        conn.autocommit = True
-        return conn
-
-    def drop(self, name: str) -> None:
-        conn = self._admin()
-        with conn.cursor() as cur:
-            cur.execute(f'drop database if exists "{name}" with (force)')
-        conn.close()
-
-    def recreate(self, name: str, template: str | None = None) -> dict[str, str]:
-        """An empty database (or a copy of `template`) named `name`; returns its PG* env."""
-        self.drop(name)
-        conn = self._admin()
-        with conn.cursor() as cur:
-            clause = f' template "{template}"' if template else ""
-            cur.execute(f'create database "{name}"{clause}')
-        conn.close()
-        return self.database_env(name)
 
 
 # -- watching a run ----------------------------------------------------------------------------
@@ -308,12 +277,27 @@ def run_done(operation: str, output: str) -> bool:
 def project_for(env: dict[str, str], app: AppSchema, work_dir: Path) -> DbtProject:
     """The dbt project on a harness database, with the vars every run of the harness uses
     (the same vars every time, so dbt's partial parsing is reused between runs)."""
-    base_vars: dict[str, object] = {"run_claim_grace_period": "0 seconds"}
-    if app.schema != "public":
-        base_vars["app_schema"] = app.schema
-    if app.psid_column != "messengerPsid":
-        base_vars["lead_psid_column"] = app.psid_column
+    base_vars = {"run_claim_grace_period": "0 seconds", **app.dbt_vars()}
     return DbtProject(env=env, work_dir=work_dir, base_vars=base_vars)
+
+
+def make_template(
+    server: Server,
+    name: str,
+    app: AppSchema,
+    leads: int,
+    seed: int,
+    dbt_dir: Path | None = None,
+) -> dict[str, str]:
+    """The database a harness copies for each trial: `leads` generated leads and, with
+    `dbt_dir` (dbt's files), one complete `dbt build` applied on them; its PG* variables."""
+    generate_database(server, name, app, leads, seed)
+    env = server.libpq_env(name)
+    if dbt_dir is not None:
+        first = project_for(env, app, dbt_dir).run("build", check=False)
+        if not run_done("build", first.output):
+            raise RuntimeError(f"the run on the template failed:\n{first.output[-3000:]}")
+    return env
 
 
 def ledger_problems(env: dict[str, str], app: AppSchema) -> list[str]:
