@@ -220,13 +220,7 @@ def make_crash_template(server: Server, config: CrashConfig) -> str:
 # -- one run, watched and maybe killed --------------------------------------------------------
 def _start(project: DbtProject, command: tuple[str, ...], log: Path) -> subprocess.Popen:
     with log.open("w") as out:
-        return subprocess.Popen(
-            project.command(*command),
-            cwd=project.project_dir,
-            env=project.process_env(),
-            stdout=out,
-            stderr=subprocess.STDOUT,
-        )
+        return project.start(*command, stdout=out, stderr=subprocess.STDOUT)
 
 
 def _kill(proc: subprocess.Popen, watcher: RunWatcher, snap: RunSnapshot, mode: str) -> None:

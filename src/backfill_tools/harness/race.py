@@ -27,7 +27,6 @@ from pathlib import Path
 
 from backfill_tools.db.appdb import AppSchema, connect
 from backfill_tools.db.server import Server
-from backfill_tools.dbtrun import DbtProject
 from backfill_tools.harness.trial import (
     Fingerprints,
     app_state,
@@ -146,7 +145,7 @@ def race_once(
         project_for(env, config.app, config.work_dir / f"dbt-{side}") for side in ("a", "b")
     ]
     processes = [
-        _popen(project, COMMANDS[command])
+        project.start(*COMMANDS[command], stderr=subprocess.STDOUT)
         for project, command in zip(projects, commands, strict=True)
     ]
     outputs = [process.communicate(timeout=1800)[0] for process in processes]
@@ -160,17 +159,6 @@ def race_once(
     if outcome == "one build" and race == "build+rollback" and exits[1] != "refused":
         problems.append("the build alone, but the rollback did not say it stopped")
     return RaceResult(race, number, outcome, exits, problems)  # type: ignore[arg-type]
-
-
-def _popen(project: DbtProject, command: tuple[str, ...]) -> subprocess.Popen:
-    return subprocess.Popen(
-        project.command(*command),
-        cwd=project.project_dir,
-        env=project.process_env(),
-        stdout=subprocess.PIPE,
-        stderr=subprocess.STDOUT,
-        text=True,
-    )
 
 
 def run_races(
