@@ -28,6 +28,7 @@ from pathlib import Path
 from backfill_tools.db.appdb import AppSchema, connect
 from backfill_tools.db.server import Server
 from backfill_tools.harness.trial import (
+    COMMANDS,
     Fingerprints,
     app_state,
     ledger_problems,
@@ -36,7 +37,6 @@ from backfill_tools.harness.trial import (
     run_done,
 )
 
-COMMANDS = {"build": ("build",), "rollback": ("run-operation", "rollback_backfill")}
 ROLLBACK_REFUSED = "rollback_backfill stopped"
 CLAIM_REFUSED = "stopped before changing anything: another `dbt build` of this project"
 

@@ -33,8 +33,13 @@ from psycopg2.extras import Json
 
 from backfill_tools.db.appdb import AppSchema, connect
 from backfill_tools.db.server import Server
-from backfill_tools.harness.crash import install_slow_apply, watched_run
-from backfill_tools.harness.trial import PROJECT_SCHEMA, project_for, run_done
+from backfill_tools.harness.trial import (
+    PROJECT_SCHEMA,
+    install_slow_apply,
+    project_for,
+    run_done,
+)
+from backfill_tools.harness.watch import watched_run
 from backfill_tools.quality.generate import generate_database
 
 # the columns a Job must have beyond its ids (NOT NULL in the app), and what the app gives them

@@ -1,19 +1,22 @@
-"""What the reliability harnesses share: comparable states, a run watcher, the ledger check.
+"""What the reliability harnesses share: their datasets, dbt runs and checks of the data.
 
+* `make_template`: the generated database a harness copies for each trial, and
+  `install_slow_apply` to stretch a run's apply on a small dataset.
+* `project_for`, `COMMANDS`, `run_done`: the dbt project on a harness database, the
+  commands it runs, and whether a run's writes committed.
 * `app_state`: the app tables as fingerprints. `exact` is `appdb.table_fingerprints`;
   `stable` is the same with the fields a run stamps with its clock and id masked (the
   `created_at`/`updated_at` and `metadata.createdAt`/`metadata.runId` of the rows a run
   created, the payload of its Audit row), so two complete runs over the same data compare
   equal and any other difference shows.
-* `RunWatcher`: polls `pg_stat_activity`/`pg_locks` for the backends of a dbt run and tells
-  whether one holds the backfill lock (i.e. is inside the apply transaction) and how far
-  the apply has got (which app tables it holds a write lock on).
+* `ledger_problems`: what is inconsistent between the ledger and the app tables.
+
+A run seen from the database (and killed) is `watch`.
 """
 
 from __future__ import annotations
 
-import time
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 
 import psycopg2
@@ -87,178 +90,6 @@ def differing_tables(left: Fingerprints, right: Fingerprints) -> list[str]:
     return sorted(table for table in tables if left.get(table) != right.get(table))
 
 
-# -- watching a run ----------------------------------------------------------------------------
-# How far a transaction has got: the last of these tables it holds a write lock on.
-APPLY_STAGES = (
-    ("Customer", "customers"),
-    ("CustomerAddress", "addresses"),
-    ("Lead", "lead links"),
-    ("Job", "job links"),
-    ("backfill_runs", "run row"),
-    ("Audit", "audit row"),
-)
-ROLLBACK_STAGES = (
-    ("Job", "job unlinks"),
-    ("Lead", "lead unlinks"),
-    ("CustomerAddress", "address deletes"),
-    ("Customer", "customer deletes"),
-    ("backfill_ledger", "ledger marks"),
-    ("Audit", "audit row"),
-)
-
-_SNAPSHOT_SQL = """
-with backfill_key as (
-    select hashtextextended('customer_backfill:' || %(app_schema)s, 0) as value
-),
-run_backends as (
-    select pid, state, query
-    from pg_stat_activity
-    where datname = current_database()
-        and application_name = %(application_name)s
-        and pid <> pg_backend_pid()
-),
-holder as (
-    select locks.pid
-    from pg_locks as locks
-    cross join backfill_key
-    where locks.locktype = 'advisory'
-        and locks.granted
-        and locks.database = (select oid from pg_database where datname = current_database())
-        and locks.objsubid = 1
-        and locks.classid::bigint = (backfill_key.value >> 32) & 4294967295
-        and locks.objid::bigint = backfill_key.value & 4294967295
-    limit 1
-)
-select
-    (select count(*) from run_backends),
-    (select pid from holder),
-    (
-        select coalesce(array_agg(distinct classes.relname::text), '{}')
-        from pg_locks as locks
-        inner join pg_class as classes on locks.relation = classes.oid
-        where locks.pid = (select pid from holder)
-            and locks.mode = 'RowExclusiveLock'
-            and locks.granted
-    ),
-    (select left(query, 200) from run_backends where pid = (select pid from holder)),
-    (select left(string_agg(query, ' | '), 200) from run_backends where state = 'active')
-"""
-
-
-@dataclass(frozen=True)
-class RunSnapshot:
-    """One look at a dbt run from the database side."""
-
-    elapsed: float
-    backends: int
-    holder_pid: int | None
-    written_tables: frozenset[str]
-    holder_query: str
-    active_query: str
-    label: str = "apply"
-    ladder: tuple[tuple[str, str], ...] = APPLY_STAGES
-
-    @property
-    def in_apply(self) -> bool:
-        """A backend of the run holds the backfill lock: the apply transaction is open."""
-        return self.holder_pid is not None
-
-    @property
-    def stage(self) -> str:
-        if not self.in_apply:
-            if self.backends == 0:
-                return "no backend"
-            return f"outside {self.label}: {_describe_query(self.active_query)}"
-        if self.holder_query.strip().lower().startswith("commit"):
-            return f"{self.label}: commit sent"
-        reached = [label for table, label in self.ladder if table in self.written_tables]
-        return f"{self.label}: {reached[-1]}" if reached else f"{self.label}: lock taken"
-
-
-def _describe_query(query: str) -> str:
-    text = " ".join(query.split()).lower()
-    for marker, label in (
-        ("backfill_active_runs", "claim"),
-        ("dbt_internal_test", "data test"),
-        ("create  table", "building table"),
-        ("create table", "building table"),
-        ("create view", "building view"),
-        ("alter table", "renaming table"),
-        ("information_schema", "introspection"),
-        ("pg_catalog", "introspection"),
-    ):
-        if marker in text:
-            return label
-    return "idle between nodes" if not text else "other"
-
-
-@dataclass
-class RunWatcher:
-    """Polls the database for one dbt run's backends."""
-
-    env: dict[str, str]
-    app_schema: str
-    label: str = "apply"
-    ladder: tuple[tuple[str, str], ...] = APPLY_STAGES
-    started: float = field(default_factory=time.monotonic)
-    _conn: psycopg2.extensions.connection | None = None
-
-    def __post_init__(self) -> None:
-        self._conn = connect(self.env)
-        self._conn.autocommit = True
-
-    def snapshot(self) -> RunSnapshot:
-        assert self._conn is not None
-        with self._conn.cursor() as cur:
-            cur.execute(
-                _SNAPSHOT_SQL,
-                {"app_schema": self.app_schema, "application_name": APPLICATION_NAME},
-            )
-            backends, holder, written, holder_query, active = cur.fetchone()
-        return RunSnapshot(
-            elapsed=time.monotonic() - self.started,
-            backends=int(backends),
-            holder_pid=holder,
-            written_tables=frozenset(written or ()),
-            holder_query=holder_query or "",
-            active_query=active or "",
-            label=self.label,
-            ladder=self.ladder,
-        )
-
-    def terminate(self, pid: int) -> bool:
-        assert self._conn is not None
-        with self._conn.cursor() as cur:
-            cur.execute("select pg_terminate_backend(%s)", (pid,))
-            return bool(cur.fetchone()[0])
-
-    def terminate_all(self) -> int:
-        """Terminate every remaining backend of the run (what an operator would do)."""
-        assert self._conn is not None
-        with self._conn.cursor() as cur:
-            cur.execute(
-                "select count(*) filter (where pg_terminate_backend(pid)) from pg_stat_activity"
-                " where datname = current_database() and application_name = %s"
-                " and pid <> pg_backend_pid()",
-                (APPLICATION_NAME,),
-            )
-            return int(cur.fetchone()[0])
-
-    def wait_until_gone(self, timeout: float = 300.0) -> float:
-        """Wait until no backend of the run remains; returns the seconds waited."""
-        begun = time.monotonic()
-        while self.snapshot().backends > 0:
-            if time.monotonic() - begun > timeout:
-                raise RuntimeError(f"backends of the killed run still there after {timeout} s")
-            time.sleep(0.05)
-        return time.monotonic() - begun
-
-    def close(self) -> None:
-        if self._conn is not None:
-            self._conn.close()
-            self._conn = None
-
-
 # What dbt prints when the run's writes committed (on-run-end; see print_backfill_summary
 # and rollback_backfill). The harnesses judge a run by this and by the data, not by dbt's
 # exit code: a validation test that fails after the apply (e.g. two customers sharing a
@@ -272,6 +103,36 @@ DONE_MARKERS = {
 def run_done(operation: str, output: str) -> bool:
     """Whether a dbt command's output says its writes committed."""
     return any(marker in output for marker in DONE_MARKERS[operation])
+
+
+# The dbt command of each operation a harness runs (and kills, races, repeats).
+COMMANDS = {"build": ("build",), "rollback": ("run-operation", "rollback_backfill")}
+
+
+def install_slow_apply(env: dict[str, str], app: AppSchema, seconds: float) -> None:
+    """Test-only: each statement of the backfill that writes an app table sleeps `seconds`
+    after its rows are written (a statement-level trigger; the app's own statements do not
+    sleep), so the apply transaction lasts long enough on a small dataset for kills and
+    app traffic to land inside it. Changes no data."""
+    s = f'"{app.schema}"'
+    statements = [
+        f"create or replace function {s}.crash_test_slow_statement() returns trigger"
+        f" language plpgsql as $$ begin"
+        f" if current_setting('application_name') = '{APPLICATION_NAME}' then"
+        f" perform pg_sleep({float(seconds)}); end if; return null; end $$"
+    ]
+    for table in ("Customer", "CustomerAddress", "Lead", "Job", "Audit"):
+        statements.append(
+            f"create trigger crash_test_slow_statement after insert or update or delete"
+            f' on {s}."{table}" for each statement execute function'
+            f" {s}.crash_test_slow_statement()"
+        )
+    conn = connect(env)
+    with conn.cursor() as cur:
+        for statement in statements:
+            cur.execute(statement)
+    conn.commit()
+    conn.close()
 
 
 def project_for(env: dict[str, str], app: AppSchema, work_dir: Path) -> DbtProject:
