@@ -159,7 +159,8 @@ CORPUS: tuple[Hostile, ...] = (
     Hostile(S, "10 KB", "9" * 10_000, None,
             "longer than 255 characters: no PSID is (and it would not fit in an index)"),
     # -- names and addresses (not identifiers: they must only pass through) ---------------------
-    Hostile(N, "10 KB name", TEN_KB_LETTERS, TEN_KB_LETTERS, "copied to Customer.name as written"),
+    Hostile(N, "10 KB name", TEN_KB_LETTERS, TEN_KB_LETTERS.capitalize(),
+            "all in lower case: capitalized (initcap), otherwise copied to Customer.name"),
     Hostile(N, "emoji and right-to-left override", "\U0001f642 \u202eBob", "\U0001f642 Bob",
             "the invisible override removed, otherwise copied to Customer.name"),
     Hostile(N, "SQL-looking name", "Robert'); drop table \"Customer\"; --",
