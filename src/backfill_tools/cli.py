@@ -164,9 +164,7 @@ def _score(args: argparse.Namespace) -> int:
     return 0
 
 
-# -- the subcommands --------------------------------------------------------------------------
-# Add new subcommands here (planned: `demo`, `report`, `bench`): name -> Command(help,
-# add_arguments, run). Keep each one's code in its own module and import it inside `run`.
+# -- demo, bench, lineage, quality, report ----------------------------------------------------
 def _demo_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--leads", type=int, default=5000, help="how many leads to generate")
     parser.add_argument("--seed", type=int, default=7, help="seed of the generator")
@@ -415,6 +413,8 @@ def _race(args: argparse.Namespace) -> int:
     return 0 if all(result.held for result in results) else 2
 
 
+# Every subcommand: name -> Command(help, add_arguments, run). A new one goes here, with its
+# code in its own module, imported inside its `run` (so `--help` stays fast).
 COMMANDS: dict[str, Command] = {
     "demo": Command("the whole backfill on the development database", _demo_arguments, _demo),
     "lineage": Command("the models' lineage as a Mermaid flowchart", _lineage_arguments, _lineage),
