@@ -10,7 +10,7 @@ from backfill_tools.db.appdb import connect
 from backfill_tools.dbtrun import DbtProject
 from backfill_tools.harness.race import RaceConfig, run_races
 from tests.appdata import AppDatabase
-from tests.test_backfill_end_to_end import seed_small_app
+from tests.scenarios import seed_small_app
 
 LOCK_KEY = "hashtextextended('customer_backfill:public', 0)"
 
