@@ -1,6 +1,6 @@
 """`backfill-dev`: the development commands of the project.
 
-    backfill-dev db start|stop|status|destroy [--version 15|16|18] [--port N]
+    backfill-dev db start|stop|status|destroy|env [--version 15|16|18] [--port N]
     backfill-dev schema create|drop [--schema S] [--psid-column C] [--no-customer-fks]
     backfill-dev generate --leads N [--seed S] [--reset] [--schema S] [--psid-column C]
     backfill-dev score [--schema S] [--psid-column C]
@@ -81,7 +81,11 @@ def app_schema(args: argparse.Namespace) -> appdb.AppSchema:
 
 # -- db -------------------------------------------------------------------------------------
 def _db_arguments(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("action", choices=("start", "stop", "status", "destroy"))
+    parser.add_argument(
+        "action",
+        choices=("start", "stop", "status", "destroy", "env"),
+        help="env: only the export lines of the running server (for eval), else exit 3",
+    )
     parser.add_argument("--version", type=int, choices=(15, 16, 18), default=None)
     parser.add_argument("--port", type=int, default=None)
 
@@ -101,6 +105,15 @@ def _db(args: argparse.Namespace) -> int:
     elif args.action == "destroy":
         db.destroy()
         print(f"destroyed {db.data_dir}", file=sys.stderr)
+    elif args.action == "env":
+        if not db.is_running():
+            print(
+                f"backfill-dev db env: the development PostgreSQL {db.version} on port {db.port}"
+                " is not running; start it with `make db-start` (or `backfill-dev db start`)",
+                file=sys.stderr,
+            )
+            return 3
+        print(_export_lines(db))
     else:
         running = db.is_running()
         state = "running" if running else "stopped"
@@ -418,7 +431,11 @@ def _race(args: argparse.Namespace) -> int:
 COMMANDS: dict[str, Command] = {
     "demo": Command("the whole backfill on the development database", _demo_arguments, _demo),
     "lineage": Command("the models' lineage as a Mermaid flowchart", _lineage_arguments, _lineage),
-    "db": Command("start/stop/status/destroy the development PostgreSQL", _db_arguments, _db),
+    "db": Command(
+        "start/stop/status/destroy the development PostgreSQL; env: its PG* variables",
+        _db_arguments,
+        _db,
+    ),
     "schema": Command("create/drop the app tables", _schema_arguments, _schema),
     "generate": Command("fill the app tables with labeled data", _generate_arguments, _generate),
     "score": Command("score Lead.customer_id against the truth", _score_arguments, _score),
