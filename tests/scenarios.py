@@ -83,6 +83,16 @@ def seed_clean_app(db: AppDatabase) -> dict[str, str]:
     return ids
 
 
+def add_conflict(db: AppDatabase) -> dict[str, str]:
+    """On top of `seed_clean_app`: a second app customer with Ann's phone (and a lead of its
+    own), and a new lead with that phone, which then matches both customers: a conflict."""
+    ids: dict[str, str] = {}
+    ids["twin_customer"] = db.add_customer(name="Ann", phone="+15552223333")
+    ids["twin_lead"] = db.add_lead(phone="5552223333", customer_id=ids["twin_customer"])
+    ids["conflict_lead"] = db.add_lead(phone="(555) 222-3333", name="Ann")
+    return ids
+
+
 def customer_id_for_lead(lead_id: str) -> str:
     """The id the backfill gives a new customer whose group's earliest lead is `lead_id`."""
     return str(uuid.UUID(hashlib.md5(f"customer_backfill:customer:{lead_id}".encode()).hexdigest()))

@@ -9,6 +9,7 @@ from backfill_tools.dbtrun import DbtProject
 from tests.appdata import AppDatabase
 from tests.scenarios import (
     TOWN,
+    add_conflict,
     audit_payloads,
     customer_id_for_lead,
     ledger_rows,
@@ -414,9 +415,7 @@ def test_a_failure_in_the_middle_of_resolve_conflicts_changes_nothing(
     app_db: AppDatabase, project: DbtProject
 ) -> None:
     ids = seed_clean_app(app_db)
-    twin = app_db.add_customer(name="Ann", phone="+15552223333")
-    app_db.add_lead(phone="5552223333", customer_id=twin)
-    app_db.add_lead(phone="(555) 222-3333", name="Ann")  # matches both: a conflict
+    twin = add_conflict(app_db)["twin_customer"]
     project.build()
     assert app_db.scalar(f"select count(*) from {SCHEMA}.plan_conflicts") > 0
     before = state(app_db)

@@ -284,7 +284,8 @@ def _report(args: argparse.Namespace) -> int:
     from backfill_tools.quality.review import write_report
 
     with connect() as conn:
-        written = write_report(conn, args.schema, args.out)
+        run, written = write_report(conn, args.schema, args.out)
+    print(f"run {run.run_id} ({'applied' if run.applied else 'dry run'}); written:")
     for path in written:
         print(path)
     return 0
@@ -445,7 +446,8 @@ COMMANDS: dict[str, Command] = {
         _quality,
     ),
     "report": Command(
-        "the identity review report of the last dry run (reports/identity-review.md, .html)",
+        "the identity review report of the last run, dry or applied (reports/identity-review.md,"
+        " .html)",
         _report_arguments,
         _report,
     ),
