@@ -83,10 +83,11 @@ def seed_clean_app(db: AppDatabase) -> dict[str, str]:
     return ids
 
 
-def add_conflict(db: AppDatabase) -> dict[str, str]:
-    """On top of `seed_clean_app`: a second app customer with Ann's phone (and a lead of its
-    own), and a new lead with that phone, which then matches both customers: a conflict."""
-    ids: dict[str, str] = {}
+def seed_app_with_conflict(db: AppDatabase) -> dict[str, str]:
+    """`seed_clean_app`, then a second app customer with Ann's phone (and a lead of its own)
+    and a new lead with that phone: it matches both customers, a conflict (and so does Ann's
+    own unlinked lead)."""
+    ids = seed_clean_app(db)
     ids["twin_customer"] = db.add_customer(name="Ann", phone="+15552223333")
     ids["twin_lead"] = db.add_lead(phone="5552223333", customer_id=ids["twin_customer"])
     ids["conflict_lead"] = db.add_lead(phone="(555) 222-3333", name="Ann")

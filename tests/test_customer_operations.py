@@ -9,12 +9,12 @@ from backfill_tools.dbtrun import DbtProject
 from tests.appdata import AppDatabase
 from tests.scenarios import (
     TOWN,
-    add_conflict,
     audit_payloads,
     customer_id_for_lead,
     ledger_rows,
     node_statuses,
     operation,
+    seed_app_with_conflict,
     seed_clean_app,
     snapshot,
 )
@@ -414,8 +414,8 @@ def test_bad_link_arguments_stop_with_a_message(
 def test_a_failure_in_the_middle_of_resolve_conflicts_changes_nothing(
     app_db: AppDatabase, project: DbtProject
 ) -> None:
-    ids = seed_clean_app(app_db)
-    twin = add_conflict(app_db)["twin_customer"]
+    ids = seed_app_with_conflict(app_db)
+    twin = ids["twin_customer"]
     project.build()
     assert app_db.scalar(f"select count(*) from {SCHEMA}.plan_conflicts") > 0
     before = state(app_db)

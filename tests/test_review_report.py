@@ -9,7 +9,7 @@ from pathlib import Path
 from backfill_tools.dbtrun import DbtProject
 from backfill_tools.quality.review import write_report
 from tests.appdata import AppDatabase
-from tests.scenarios import add_conflict, seed_clean_app
+from tests.scenarios import seed_app_with_conflict
 
 SCHEMA = "customer_backfill"
 
@@ -28,8 +28,7 @@ def conflict_rows(markdown: str, lead_id: str) -> list[str]:
 def test_the_report_of_a_dry_run_names_it_and_lists_the_conflicts(
     app_db: AppDatabase, project: DbtProject, tmp_path: Path
 ) -> None:
-    seed_clean_app(app_db)
-    ids = add_conflict(app_db)
+    ids = seed_app_with_conflict(app_db)
 
     project.build(dry_run=True)
     run_id, markdown, page = report_text(app_db, tmp_path)
@@ -49,8 +48,7 @@ def test_the_report_of_a_dry_run_names_it_and_lists_the_conflicts(
 def test_the_report_of_applied_runs_says_so_and_why_a_rerun_links_nothing(
     app_db: AppDatabase, project: DbtProject, tmp_path: Path
 ) -> None:
-    seed_clean_app(app_db)
-    ids = add_conflict(app_db)
+    ids = seed_app_with_conflict(app_db)
 
     project.build()
     first_id, first, _ = report_text(app_db, tmp_path / "first")
