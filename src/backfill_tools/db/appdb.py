@@ -6,6 +6,7 @@ Messenger PSID column, and whether `Lead`/`Job` carry foreign keys to `Customer`
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass
 
 import psycopg2
@@ -297,15 +298,20 @@ def connect(env: dict[str, str] | None = None) -> psycopg2.extensions.connection
 
 
 def table_fingerprints(
-    conn: psycopg2.extensions.connection, schema: str = "public"
+    conn: psycopg2.extensions.connection,
+    schema: str = "public",
+    rows: Mapping[str, str] | None = None,
 ) -> dict[str, tuple[int, str]]:
-    """Row count and an md5 of every row of every app table, to compare states exactly."""
+    """Row count and an md5 of every row of every app table, to compare states exactly.
+    `rows` gives, by table, an SQL expression of its row `t` to hash instead of the whole
+    row (to leave out what may differ)."""
     prints: dict[str, tuple[int, str]] = {}
     with conn.cursor() as cur:
         for table in APP_TABLES:
+            row = (rows or {}).get(table, "t")
             cur.execute(
-                f"select count(*), coalesce(md5(string_agg(t::text, '|' order by t::text)), '')"
-                f' from "{schema}"."{table}" as t'
+                f"select count(*), coalesce(md5(string_agg(r::text, '|' order by r::text)), '')"
+                f' from (select {row} as r from "{schema}"."{table}" as t) as hashed'
             )
             count, digest = cur.fetchone()
             prints[table] = (int(count), str(digest))

@@ -19,9 +19,6 @@ from __future__ import annotations
 from dataclasses import dataclass
 from pathlib import Path
 
-import psycopg2
-import psycopg2.extensions
-
 from backfill_tools.db.appdb import APP_TABLES, AppSchema, connect, table_fingerprints
 from backfill_tools.db.server import Server
 from backfill_tools.dbtrun import DbtProject
@@ -49,6 +46,7 @@ _STABLE_ROW = {
         "'actor', t.actor, 'action', t.action, 'lead_id', t.lead_id) else to_jsonb(t) end"
     ),
 }
+STABLE_ROWS = {table: _STABLE_ROW.get(table, "to_jsonb(t)") for table in APP_TABLES}
 
 
 @dataclass(frozen=True)
@@ -62,25 +60,11 @@ class AppState:
         return {table: value for table, value in self.stable.items() if table != "Audit"}
 
 
-def stable_fingerprints(conn: psycopg2.extensions.connection, schema: str) -> Fingerprints:
-    prints: Fingerprints = {}
-    with conn.cursor() as cur:
-        for table in APP_TABLES:
-            row = _STABLE_ROW.get(table, "to_jsonb(t)")
-            cur.execute(
-                f"select count(*), coalesce(md5(string_agg(r::text, '|' order by r::text)), '')"
-                f' from (select {row} as r from "{schema}"."{table}" as t) as rows'
-            )
-            count, digest = cur.fetchone()
-            prints[table] = (int(count), str(digest))
-    conn.rollback()
-    return prints
-
-
 def app_state(env: dict[str, str], app: AppSchema) -> AppState:
     conn = connect(env)
     try:
-        return AppState(table_fingerprints(conn, app.schema), stable_fingerprints(conn, app.schema))
+        stable = table_fingerprints(conn, app.schema, STABLE_ROWS)
+        return AppState(table_fingerprints(conn, app.schema), stable)
     finally:
         conn.close()
 
