@@ -14,8 +14,10 @@ export DBT_PROFILES_DIR ?= $(CURDIR)
 
 .PHONY: help setup demo test test-fast lint bench bench-quick quality report db-start db-stop db-env clean
 
+# `make help` prints each target's `## ` text as it reads in a shell: `$$` there is `$`.
 help:  ## list the targets
-	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | sed -E 's/:.*## /\t/'
+	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | sed -E 's/\$$\$$/$$/g' \
+		| awk -F ':.*## ' '{ printf "make %-12s %s\n", $$1, $$2 }'
 
 $(STAMP): pyproject.toml requirements.lock
 	@echo "==> creating $(VENV) and installing the pinned packages (about a minute)"
@@ -33,7 +35,7 @@ setup: $(STAMP) profiles.yml  ## create .venv with everything installed (idempot
 demo: setup  ## embedded PostgreSQL + synthetic app data + dry run + real run + tests
 	@$(BIN)/backfill-dev demo
 
-test: setup  ## the whole test suite against real PostgreSQL (TEST_WORKERS=0: in one process)
+test: setup  ## the whole test suite against real PostgreSQL (one process: make test TEST_WORKERS=0)
 	@$(BIN)/python -m pytest -n $(TEST_WORKERS) --maxprocesses $(TEST_MAX_WORKERS) $(PYTEST_ARGS)
 
 # The write paths' SQL (macros/writes, apply, operations) renders to nothing in its own
@@ -43,13 +45,13 @@ lint: setup  ## sqlfluff (models, tests, analyses, the write paths' SQL) + ruff
 	@$(BIN)/ruff check src tests
 	@$(BIN)/ruff format --check src tests
 
-quality: setup  ## precision/recall of the one-pass and the staged grouping (QUALITY_LEADS=100000)
+quality: setup  ## precision/recall of each grouping on 100k labeled leads (fewer: make quality QUALITY_LEADS=10000)
 	@$(BIN)/backfill-dev quality --leads $(QUALITY_LEADS)
 
-report: setup  ## the identity review report of the last dry run, in reports/
+report: setup  ## the identity review report of the last run (dry or applied), in reports/
 	@$(BIN)/backfill-dev report
 
-bench: setup  ## benchmark 100 (dbt's fixed cost), 10k, 100k, 1M leads (BENCH_ARGS='--sizes 10k' to choose)
+bench: setup  ## benchmark 100 (dbt's fixed cost), 10k, 100k, 1M leads (make bench BENCH_ARGS='--sizes 10k')
 	@$(BIN)/backfill-dev bench $(BENCH_ARGS)
 
 bench-quick: setup  ## benchmark 100, 10k and 100k leads
@@ -58,8 +60,8 @@ bench-quick: setup  ## benchmark 100, 10k and 100k leads
 db-start: setup  ## start the development PostgreSQL (prints the PG* variables)
 	@$(BIN)/backfill-dev db start
 
-db-env: setup  ## print the PG* variables of the development PostgreSQL (eval "$$(make -s db-env)")
-	@$(BIN)/backfill-dev db status | grep '^export '
+db-env: setup  ## print the PG* variables of the running development PostgreSQL: eval "$$(make -s db-env)"
+	@$(BIN)/backfill-dev db env
 
 db-stop: setup  ## stop the development PostgreSQL
 	@$(BIN)/backfill-dev db stop

@@ -10,7 +10,7 @@ from typing import Any
 
 import psycopg2.extensions
 
-from backfill_tools.appdb import AppSchema, table_fingerprints
+from backfill_tools.db.appdb import AppSchema, table_fingerprints
 
 EPOCH = datetime(2025, 1, 1, tzinfo=timezone.utc)
 

@@ -9,24 +9,25 @@ from pathlib import Path
 
 import pytest
 
-from backfill_tools.appdb import AppSchema, connect
+from backfill_tools.db.appdb import AppSchema, connect
+from backfill_tools.db.devdb import DevDb, free_port
+from backfill_tools.db.server import Server
 from backfill_tools.dbtrun import DbtProject
-from backfill_tools.devdb import DevDb, ExternalServer, free_port
 from tests.appdata import AppDatabase
 
 
 @pytest.fixture(scope="session")
-def pg_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[DevDb | ExternalServer]:
+def pg_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Server]:
     """The server every test uses: embedded 16 by default, BACKFILL_TEST_PG_VERSION to choose
     15, 16 or 18; BACKFILL_TESTS_USE_PGHOST=1 to use the server of the PG* variables instead
     (each test creates and drops its own database there)."""
     if os.environ.get("BACKFILL_TESTS_USE_PGHOST") == "1":
-        yield ExternalServer.from_environment()
+        yield Server.from_environment()
         return
     version = int(os.environ.get("BACKFILL_TEST_PG_VERSION", "16"))
-    server = _start_server(tmp_path_factory.mktemp("pg") / f"pg{version}", version)
-    yield server
-    server.destroy()
+    devdb = _start_server(tmp_path_factory.mktemp("pg") / f"pg{version}", version)
+    yield devdb.server
+    devdb.destroy()
 
 
 def _start_server(data_dir: Path, version: int, attempts: int = 3) -> DevDb:
@@ -48,11 +49,10 @@ def app_schema() -> AppSchema:
 
 
 @pytest.fixture
-def app_db(pg_server: DevDb | ExternalServer, app_schema: AppSchema) -> Iterator[AppDatabase]:
+def app_db(pg_server: Server, app_schema: AppSchema) -> Iterator[AppDatabase]:
     """A new database holding the app's (empty) tables."""
     name = f"t_{uuid.uuid4().hex[:12]}"
-    pg_server.create_database(name)
-    env = pg_server.libpq_env(database=name)
+    env = pg_server.create_database(name)
     conn = connect(env)
     app_schema.create(conn)
     database = AppDatabase(conn=conn, env=env, schema=app_schema)
@@ -64,9 +64,4 @@ def app_db(pg_server: DevDb | ExternalServer, app_schema: AppSchema) -> Iterator
 @pytest.fixture
 def project(app_db: AppDatabase, tmp_path: Path, app_schema: AppSchema) -> DbtProject:
     """The real dbt project pointed at the test's database."""
-    base_vars: dict[str, object] = {}
-    if app_schema.schema != "public":
-        base_vars["app_schema"] = app_schema.schema
-    if app_schema.psid_column != "messengerPsid":
-        base_vars["lead_psid_column"] = app_schema.psid_column
-    return DbtProject(env=app_db.env, work_dir=tmp_path / "dbt", base_vars=base_vars)
+    return DbtProject(env=app_db.env, work_dir=tmp_path / "dbt", base_vars=app_schema.dbt_vars())

@@ -1,4 +1,5 @@
-"""Shared data and helpers for the validation, rollback and customer-operation tests."""
+"""Shared data and helpers of the tests: app data in known shapes, and readers of what a run
+or an operation printed and recorded. Test modules import from here, never from each other."""
 
 from __future__ import annotations
 
@@ -7,7 +8,7 @@ import json
 import re
 import uuid
 
-from backfill_tools.appdb import APP_TABLES
+from backfill_tools.db.appdb import APP_TABLES
 from backfill_tools.dbtrun import DbtProject, DbtResult
 from tests.appdata import AppDatabase
 
@@ -15,6 +16,42 @@ BACKFILL_ACTIONS = "'backfill_customers', 'backfill_customers_rollback',"
 BACKFILL_ACTIONS += " 'backfill_customers_merge', 'backfill_customers_split',"
 BACKFILL_ACTIONS += " 'backfill_customers_link', 'backfill_customers_resolve'"
 TOWN = "Springfield, IL 62704"
+
+
+def seed_small_app(db: AppDatabase) -> dict[str, str]:
+    """Leads in every shape the design document names, plus an app-made customer."""
+    ids: dict[str, str] = {}
+    ids["app_customer"] = db.add_customer(name="Ann App", phone="(555) 222-3333")
+    ids["psid_lead"] = db.add_lead(
+        psid="2718281828459045",
+        phone="+1 (555) 234-5678",
+        name="Bob Smith",
+        address="1 Oak St, Springfield, IL 62704",
+    )
+    ids["phone_lead"] = db.add_lead(phone="555.234.5678", email=" BOB@X.COM ", name="bob")
+    ids["same_phone_lead"] = db.add_lead(phone="5552345678 ext. 7", name="Bobby")
+    ids["ann_lead"] = db.add_lead(phone="555-222-3333", name="Ann")
+    ids["email_lead"] = db.add_lead(email="Cy@Y.org", name="Cy", address="9 Elm")
+    ids["nothing_lead"] = db.add_lead(phone="123", email="nope")
+    ids["linked_lead"] = db.add_lead(phone="5552223333 x12", customer_id=ids["app_customer"])
+    ids["job_on_psid_lead"] = db.add_job(ids["psid_lead"])
+    ids["job_on_ann_lead"] = db.add_job(ids["ann_lead"])
+    ids["job_on_linked_lead"] = db.add_job(ids["linked_lead"])
+    return ids
+
+
+STAT_LINE = re.compile(r"^ {3}(?:- )?(?P<label>[A-Z][A-Za-z ]+):\s+(?P<value>\d+)$")
+
+
+def statistics(output: str) -> dict[str, int]:
+    """The `Label: N` lines of the statistics block the run printed."""
+    return label_counts(output, STAT_LINE)
+
+
+def label_counts(output: str, line: re.Pattern[str]) -> dict[str, int]:
+    """{label: N} of the lines of `output` that `line` matches (a later line wins)."""
+    matches = (line.match(text) for text in output.splitlines())
+    return {match["label"]: int(match["value"]) for match in matches if match}
 
 
 def seed_clean_app(db: AppDatabase) -> dict[str, str]:
@@ -43,6 +80,17 @@ def seed_clean_app(db: AppDatabase) -> dict[str, str]:
         f"insert into {db.table('Audit')} (actor, action, payload)"
         " values ('app', 'lead_created', '{}')"
     )
+    return ids
+
+
+def seed_app_with_conflict(db: AppDatabase) -> dict[str, str]:
+    """`seed_clean_app`, then a second app customer with Ann's phone (and a lead of its own)
+    and a new lead with that phone: it matches both customers, a conflict (and so does Ann's
+    own unlinked lead)."""
+    ids = seed_clean_app(db)
+    ids["twin_customer"] = db.add_customer(name="Ann", phone="+15552223333")
+    ids["twin_lead"] = db.add_lead(phone="5552223333", customer_id=ids["twin_customer"])
+    ids["conflict_lead"] = db.add_lead(phone="(555) 222-3333", name="Ann")
     return ids
 
 
@@ -120,12 +168,7 @@ SUMMARY_LINE = re.compile(r"^ {3}(?P<label>[A-Z][A-Za-z ]+):\s+(?P<value>\d+)\b"
 
 def summary_counts(output: str) -> dict[str, int]:
     """The `Label: N` lines an operation printed."""
-    counts: dict[str, int] = {}
-    for line in output.splitlines():
-        match = SUMMARY_LINE.match(line)
-        if match:
-            counts[match["label"]] = int(match["value"])
-    return counts
+    return label_counts(output, SUMMARY_LINE)
 
 
 def run_ids(db: AppDatabase) -> list[str]:

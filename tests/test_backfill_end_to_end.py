@@ -2,45 +2,9 @@
 
 from __future__ import annotations
 
-import re
-
 from backfill_tools.dbtrun import DbtProject
 from tests.appdata import AppDatabase
-
-
-def seed_small_app(db: AppDatabase) -> dict[str, str]:
-    """Leads in every shape the design document names, plus an app-made customer."""
-    ids: dict[str, str] = {}
-    ids["app_customer"] = db.add_customer(name="Ann App", phone="(555) 222-3333")
-    ids["psid_lead"] = db.add_lead(
-        psid="2718281828459045",
-        phone="+1 (555) 234-5678",
-        name="Bob Smith",
-        address="1 Oak St, Springfield, IL 62704",
-    )
-    ids["phone_lead"] = db.add_lead(phone="555.234.5678", email=" BOB@X.COM ", name="bob")
-    ids["same_phone_lead"] = db.add_lead(phone="5552345678 ext. 7", name="Bobby")
-    ids["ann_lead"] = db.add_lead(phone="555-222-3333", name="Ann")
-    ids["email_lead"] = db.add_lead(email="Cy@Y.org", name="Cy", address="9 Elm")
-    ids["nothing_lead"] = db.add_lead(phone="123", email="nope")
-    ids["linked_lead"] = db.add_lead(phone="5552223333 x12", customer_id=ids["app_customer"])
-    ids["job_on_psid_lead"] = db.add_job(ids["psid_lead"])
-    ids["job_on_ann_lead"] = db.add_job(ids["ann_lead"])
-    ids["job_on_linked_lead"] = db.add_job(ids["linked_lead"])
-    return ids
-
-
-STAT_LINE = re.compile(r"^ {3}(?:- )?(?P<label>[A-Z][A-Za-z ]+):\s+(?P<value>\d+)$")
-
-
-def statistics(output: str) -> dict[str, int]:
-    """The `Label: N` lines of the statistics block the run printed."""
-    stats: dict[str, int] = {}
-    for line in output.splitlines():
-        match = STAT_LINE.match(line)
-        if match:
-            stats[match["label"]] = int(match["value"])
-    return stats
+from tests.scenarios import seed_small_app, statistics
 
 
 def test_dry_run_writes_nothing_to_app_tables(app_db: AppDatabase, project: DbtProject) -> None:

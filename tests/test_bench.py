@@ -10,19 +10,19 @@ import json
 
 import pytest
 
-from backfill_tools.appdb import AppSchema
-from backfill_tools.bench import parse_sizes, run_bench
-from backfill_tools.bench_baselines import floor_sql, naive_email, naive_phone, naive_psid
-from backfill_tools.bench_nodes import build_order, critical_path
-from backfill_tools.bench_report import STEPS, BenchReport, ProjectResult, SizeResult, StepResult
+from backfill_tools.bench.baselines import floor_sql, naive_email, naive_phone, naive_psid
+from backfill_tools.bench.nodes import build_order, critical_path
+from backfill_tools.bench.report import STEPS, BenchReport, ProjectResult, SizeResult, StepResult
+from backfill_tools.bench.runner import parse_sizes, run_bench
 from backfill_tools.cli import project_dirs
-from backfill_tools.devdb import DevDb
+from backfill_tools.db.appdb import AppSchema
+from backfill_tools.db.server import Server
 
 LEADS = 300
 
 
 @pytest.fixture(scope="module")
-def report(pg_server: DevDb, tmp_path_factory: pytest.TempPathFactory):
+def report(pg_server: Server, tmp_path_factory: pytest.TempPathFactory):
     work = tmp_path_factory.mktemp("bench")
     return run_bench(
         [LEADS],

@@ -6,12 +6,11 @@ import threading
 import time
 import uuid
 
-from backfill_tools.appdb import connect
+from backfill_tools.db.appdb import connect
 from backfill_tools.dbtrun import DbtProject
-from backfill_tools.race import RaceConfig, run_races
-from backfill_tools.trial import Server
+from backfill_tools.harness.race import RaceConfig, run_races
 from tests.appdata import AppDatabase
-from tests.test_backfill_end_to_end import seed_small_app
+from tests.scenarios import seed_small_app
 
 LOCK_KEY = "hashtextextended('customer_backfill:public', 0)"
 
@@ -111,7 +110,7 @@ def test_a_rollback_and_a_build_started_together_end_as_one_of_their_serial_orde
         prefix=f"race_{uuid.uuid4().hex[:8]}",
     )
 
-    (result,) = run_races(Server(pg_server.libpq_env(database="postgres")), config)
+    (result,) = run_races(pg_server, config)
 
     assert result.held, result
     assert result.outcome in ("build then rollback", "rollback then build", "one build")

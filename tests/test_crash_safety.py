@@ -1,6 +1,6 @@
 """Kill `dbt build` during its apply: the app's data is all or nothing, and a re-run converges.
 
-The harness (`backfill_tools.crash`, also `backfill-dev crash-test`) runs on a small dataset
+The harness (`backfill_tools.harness.crash`, also `backfill-dev crash-test`) runs on a small dataset
 whose apply is slowed by a test-only statement trigger (it sleeps after each app write and
 changes no data), so that the kills land inside the apply transaction. The default test
 kills at three points; the `slow` one at 24 (`pytest -m slow tests/test_crash_safety.py`).
@@ -13,8 +13,14 @@ from pathlib import Path
 
 import pytest
 
-from backfill_tools.crash import CrashConfig, CrashReport, KillPoint, Reference, run_crash_test
-from backfill_tools.trial import Server
+from backfill_tools.db.server import Server
+from backfill_tools.harness.crash import (
+    CrashConfig,
+    CrashReport,
+    KillPoint,
+    Reference,
+    run_crash_test,
+)
 
 LEADS = 200
 SLOW_APPLY_SECONDS = 0.4
@@ -31,8 +37,7 @@ def three_points(reference: Reference) -> list[KillPoint]:
     ]
 
 
-def crash_test(server: object, tmp_path: Path, **options: object) -> CrashReport:
-    env = server.libpq_env(database="postgres")  # type: ignore[attr-defined]
+def crash_test(server: Server, tmp_path: Path, **options: object) -> CrashReport:
     config = CrashConfig(
         work_dir=tmp_path / "crash",
         leads=LEADS,
@@ -40,7 +45,7 @@ def crash_test(server: object, tmp_path: Path, **options: object) -> CrashReport
         prefix=f"crash_{uuid.uuid4().hex[:8]}",
         **options,  # type: ignore[arg-type]
     )
-    return run_crash_test(Server(env), config)
+    return run_crash_test(server, config)
 
 
 def assert_all_or_nothing(report: CrashReport) -> None:

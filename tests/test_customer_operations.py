@@ -14,6 +14,7 @@ from tests.scenarios import (
     ledger_rows,
     node_statuses,
     operation,
+    seed_app_with_conflict,
     seed_clean_app,
     snapshot,
 )
@@ -413,10 +414,8 @@ def test_bad_link_arguments_stop_with_a_message(
 def test_a_failure_in_the_middle_of_resolve_conflicts_changes_nothing(
     app_db: AppDatabase, project: DbtProject
 ) -> None:
-    ids = seed_clean_app(app_db)
-    twin = app_db.add_customer(name="Ann", phone="+15552223333")
-    app_db.add_lead(phone="5552223333", customer_id=twin)
-    app_db.add_lead(phone="(555) 222-3333", name="Ann")  # matches both: a conflict
+    ids = seed_app_with_conflict(app_db)
+    twin = ids["twin_customer"]
     project.build()
     assert app_db.scalar(f"select count(*) from {SCHEMA}.plan_conflicts") > 0
     before = state(app_db)

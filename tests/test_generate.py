@@ -12,9 +12,9 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from backfill_tools.appdb import AppSchema, connect, table_fingerprints
-from backfill_tools.devdb import DevDb
-from backfill_tools.generate import (
+from backfill_tools.db.appdb import AppSchema, connect, table_fingerprints
+from backfill_tools.db.server import Server
+from backfill_tools.quality.generate import (
     PLACEHOLDER_EMAILS,
     PLACEHOLDER_PHONES,
     ROLE_LOCAL_PARTS,
@@ -24,7 +24,7 @@ from backfill_tools.generate import (
     generate,
     uuid4_text,
 )
-from backfill_tools.score import score
+from backfill_tools.quality.score import score
 from tests.appdata import AppDatabase
 
 RATE_LEADS = 5_000
@@ -109,11 +109,10 @@ class Generated:
 
 
 @pytest.fixture(scope="module")
-def generated(pg_server: DevDb) -> Iterator[Generated]:
+def generated(pg_server: Server) -> Iterator[Generated]:
     """RATE_LEADS leads (seed 7), plus a temp view `leads` with truth and match keys."""
     name = f"gen_rates_{uuid.uuid4().hex[:8]}"
-    pg_server.create_database(name)
-    conn = connect(pg_server.libpq_env(name))
+    conn = connect(pg_server.create_database(name))
     app = AppSchema()
     app.create(conn)
     summary = generate(conn, app, RATE_LEADS, seed=7)
@@ -131,7 +130,7 @@ def generated(pg_server: DevDb) -> Iterator[Generated]:
     conn.commit()
     yield Generated(conn, app, summary)
     conn.close()
-    pg_server.psql(f'drop database if exists "{name}" with (force)')
+    pg_server.drop_database(name)
 
 
 def rate(part: object, whole: object) -> float:

@@ -7,7 +7,7 @@ import re
 
 from backfill_tools.dbtrun import DbtProject
 from tests.appdata import AppDatabase
-from tests.test_backfill_end_to_end import seed_small_app
+from tests.scenarios import seed_small_app
 
 
 def failed_tests(output: str) -> set[str]:

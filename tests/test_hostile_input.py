@@ -7,7 +7,7 @@ identifier) for the reason it states; `backfill-dev hostile-input` prints the sa
 from __future__ import annotations
 
 from backfill_tools.dbtrun import DbtProject
-from backfill_tools.hostile import CORPUS, load_corpus, markdown_table, read_results
+from backfill_tools.harness.hostile import CORPUS, load_corpus, markdown_table, read_results
 from tests.appdata import AppDatabase
 
 
@@ -40,7 +40,7 @@ def test_every_hostile_value_is_normalized_or_rejected_as_stated(
 def test_a_huge_psid_in_a_deployment_without_a_unique_psid_index_does_not_break_the_build(
     app_db: AppDatabase, project: DbtProject
 ) -> None:
-    app_db.execute('alter table "Lead" drop constraint "Lead_messengerPsid_key"')
+    app_db.execute('drop index "Lead_messengerPsid_key"')
     incompressible = "".join(chr(0x4E00 + (i * 7919) % 20000) for i in range(4000))
     lead_id = app_db.add_lead(psid=incompressible)
 

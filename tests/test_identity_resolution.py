@@ -16,12 +16,11 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta, timezone
 from pathlib import Path
 
-import psycopg2
 import pytest
 
-from backfill_tools.appdb import AppSchema, connect
+from backfill_tools.db.appdb import AppSchema, connect
+from backfill_tools.db.server import Server
 from backfill_tools.dbtrun import DbtProject
-from backfill_tools.devdb import DevDb
 from tests.appdata import AppDatabase
 
 EPOCH = datetime(2025, 3, 1, tzinfo=timezone.utc)
@@ -194,22 +193,16 @@ def hand_made_cases() -> Scenario:
 CASES = hand_made_cases()
 
 
-def _new_database(server: DevDb, name: str) -> AppDatabase:
-    server.create_database(name)
-    env = server.libpq_env(database=name)
+def _new_database(server: Server, name: str) -> AppDatabase:
+    env = server.create_database(name)
     conn = connect(env)
     AppSchema().create(conn)
     return AppDatabase(conn=conn, env=env, schema=AppSchema())
 
 
-def _drop_database(server: DevDb, db: AppDatabase) -> None:
+def _drop_database(server: Server, db: AppDatabase) -> None:
     db.conn.close()
-    admin = psycopg2.connect(host=db.env["PGHOST"], port=db.env["PGPORT"],
-                             user=db.env["PGUSER"], dbname="postgres")  # fmt: skip
-    admin.autocommit = True
-    with admin.cursor() as cur:
-        cur.execute(f'drop database if exists "{db.env["PGDATABASE"]}" with (force)')
-    admin.close()
+    server.drop_database(db.env["PGDATABASE"])
 
 
 @dataclass
@@ -250,7 +243,7 @@ def _plan(db: AppDatabase) -> dict[str, str | None]:
 
 
 def _prepare(
-    server: DevDb, name: str, work_dir: Path, shuffle_seed: int | None
+    server: Server, name: str, work_dir: Path, shuffle_seed: int | None
 ) -> tuple[AppDatabase, DbtProject]:
     db = _new_database(server, name)
     CASES.load(db, shuffle_seed=shuffle_seed)
@@ -261,7 +254,7 @@ def _prepare(
 
 
 @pytest.fixture(scope="module")
-def built(pg_server: DevDb, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Built]:
+def built(pg_server: Server, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Built]:
     db, project = _prepare(pg_server, "identity_cases", tmp_path_factory.mktemp("dbt"), None)
     project.build(dry_run=True, vars={"identity_household_guard": False})
     planned_without_guard = _plan(db)
@@ -465,7 +458,7 @@ def test_a_lead_explanation_lists_the_identifiers_refused_to_it(built: Built) ->
 
 
 def test_same_data_in_another_order_gives_the_same_customers_and_ids(
-    built: Built, pg_server: DevDb, tmp_path_factory: pytest.TempPathFactory
+    built: Built, pg_server: Server, tmp_path_factory: pytest.TempPathFactory
 ) -> None:
     db, project = _prepare(pg_server, "identity_cases_shuffled", tmp_path_factory.mktemp("dbt"), 11)
     try:

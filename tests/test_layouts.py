@@ -7,10 +7,10 @@ from __future__ import annotations
 
 import pytest
 
-from backfill_tools.appdb import AppSchema
+from backfill_tools.db.appdb import AppSchema
 from backfill_tools.dbtrun import DbtProject
 from tests.appdata import AppDatabase
-from tests.test_backfill_end_to_end import seed_small_app
+from tests.scenarios import seed_small_app
 
 OTHER_LAYOUT = AppSchema(schema="crm", psid_column="messenger_psid", customer_foreign_keys=False)
 

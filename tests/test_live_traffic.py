@@ -1,6 +1,6 @@
 """The app keeps writing while a backfill runs: nothing is lost, duplicated or deadlocked.
 
-`backfill_tools.traffic` (also `backfill-dev live-traffic --leads 30000`) on a small
+`backfill_tools.harness.traffic` (also `backfill-dev live-traffic --leads 30000`) on a small
 dataset whose apply is slowed by a test-only trigger, so that app transactions land while
 the apply transaction is open.
 """
@@ -10,8 +10,7 @@ from __future__ import annotations
 import uuid
 from pathlib import Path
 
-from backfill_tools.traffic import TrafficConfig, run_live_traffic
-from backfill_tools.trial import Server
+from backfill_tools.harness.traffic import TrafficConfig, run_live_traffic
 
 
 def test_app_traffic_during_a_run_loses_nothing_and_the_next_run_links_the_rest(
@@ -27,7 +26,7 @@ def test_app_traffic_during_a_run_loses_nothing_and_the_next_run_links_the_rest(
         prefix=f"traffic_{uuid.uuid4().hex[:8]}",
     )
 
-    report = run_live_traffic(Server(pg_server.libpq_env(database="postgres")), config)
+    report = run_live_traffic(pg_server, config)
 
     assert report.held, report.format()
     figures = report.figures

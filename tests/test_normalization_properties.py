@@ -20,7 +20,7 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from backfill_tools.appdb import connect
+from backfill_tools.db.appdb import connect
 from backfill_tools.dbtrun import DbtProject
 
 MACROS = (

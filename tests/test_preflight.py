@@ -14,7 +14,7 @@ import pytest
 
 from backfill_tools.dbtrun import DbtProject, DbtResult
 from tests.appdata import AppDatabase
-from tests.test_backfill_end_to_end import seed_small_app
+from tests.scenarios import seed_small_app
 
 STOPPED = "customer backfill stopped before writing anything"
 PROJECT_SCHEMAS = ("customer_backfill", "customer_backfill_dbt_test__audit")

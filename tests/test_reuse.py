@@ -7,7 +7,7 @@ import json
 
 from backfill_tools.dbtrun import DbtProject
 from tests.appdata import AppDatabase
-from tests.test_backfill_end_to_end import seed_small_app, statistics
+from tests.scenarios import seed_small_app, statistics
 
 APP_STATE = """
     select 'customer', md5(coalesce(string_agg(

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from backfill_tools.appdb import AppSchema, connect
+from backfill_tools.db.appdb import AppSchema, connect
 from backfill_tools.dbtrun import DbtProject
 from tests.appdata import AppDatabase
 from tests.scenarios import (

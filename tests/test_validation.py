@@ -9,7 +9,7 @@ from dataclasses import dataclass
 
 import pytest
 
-from backfill_tools.appdb import AppSchema
+from backfill_tools.db.appdb import AppSchema
 from backfill_tools.dbtrun import DbtProject
 from tests.appdata import AppDatabase
 from tests.scenarios import node_statuses, seed_clean_app

@@ -1,6 +1,6 @@
 """`backfill-dev`: the development commands of the project.
 
-    backfill-dev db start|stop|status|destroy [--version 15|16|18] [--port N]
+    backfill-dev db start|stop|status|destroy|env [--version 15|16|18] [--port N]
     backfill-dev schema create|drop [--schema S] [--psid-column C] [--no-customer-fks]
     backfill-dev generate --leads N [--seed S] [--reset] [--schema S] [--psid-column C]
     backfill-dev score [--schema S] [--psid-column C]
@@ -32,8 +32,9 @@ from pathlib import Path
 
 import psycopg2.extensions
 
-from backfill_tools import appdb
-from backfill_tools.devdb import DevDb, default_devdb
+from backfill_tools.db import appdb
+from backfill_tools.db.devdb import DevDb, default_devdb
+from backfill_tools.db.server import Server
 
 
 @dataclass(frozen=True)
@@ -80,7 +81,11 @@ def app_schema(args: argparse.Namespace) -> appdb.AppSchema:
 
 # -- db -------------------------------------------------------------------------------------
 def _db_arguments(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("action", choices=("start", "stop", "status", "destroy"))
+    parser.add_argument(
+        "action",
+        choices=("start", "stop", "status", "destroy", "env"),
+        help="env: only the export lines of the running server (for eval), else exit 3",
+    )
     parser.add_argument("--version", type=int, choices=(15, 16, 18), default=None)
     parser.add_argument("--port", type=int, default=None)
 
@@ -100,6 +105,15 @@ def _db(args: argparse.Namespace) -> int:
     elif args.action == "destroy":
         db.destroy()
         print(f"destroyed {db.data_dir}", file=sys.stderr)
+    elif args.action == "env":
+        if not db.is_running():
+            print(
+                f"backfill-dev db env: the development PostgreSQL {db.version} on port {db.port}"
+                " is not running; start it with `make db-start` (or `backfill-dev db start`)",
+                file=sys.stderr,
+            )
+            return 3
+        print(_export_lines(db))
     else:
         running = db.is_running()
         state = "running" if running else "stopped"
@@ -137,7 +151,7 @@ def _generate_arguments(parser: argparse.ArgumentParser) -> None:
 
 
 def _generate(args: argparse.Namespace) -> int:
-    from backfill_tools.generate import generate
+    from backfill_tools.quality.generate import generate
 
     app = app_schema(args)
     with connect() as conn:
@@ -155,7 +169,7 @@ def _score_arguments(parser: argparse.ArgumentParser) -> None:
 
 
 def _score(args: argparse.Namespace) -> int:
-    from backfill_tools.score import score
+    from backfill_tools.quality.score import score
 
     with connect() as conn:
         scores = score(conn, app_schema(args))
@@ -163,9 +177,7 @@ def _score(args: argparse.Namespace) -> int:
     return 0
 
 
-# -- the subcommands --------------------------------------------------------------------------
-# Add new subcommands here (planned: `demo`, `report`, `bench`): name -> Command(help,
-# add_arguments, run). Keep each one's code in its own module and import it inside `run`.
+# -- demo, bench, lineage, quality, report ----------------------------------------------------
 def _demo_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--leads", type=int, default=5000, help="how many leads to generate")
     parser.add_argument("--seed", type=int, default=7, help="seed of the generator")
@@ -215,7 +227,7 @@ def project_dirs(specs: list[str]) -> dict[str, Path]:
 
 
 def _bench(args: argparse.Namespace) -> int:
-    from backfill_tools.bench import bench_main, parse_sizes
+    from backfill_tools.bench.runner import bench_main, parse_sizes
     from backfill_tools.dbtrun import PROJECT_DIR
 
     bench_main(
@@ -252,9 +264,9 @@ def _quality_arguments(parser: argparse.ArgumentParser) -> None:
 
 
 def _quality(args: argparse.Namespace) -> int:
-    from backfill_tools.quality import run_quality
+    from backfill_tools.quality.groupings import run_quality
 
-    return run_quality(server_env(), leads=args.leads, seed=args.seed, keep=args.keep)
+    return run_quality(scratch_server(), leads=args.leads, seed=args.seed, keep=args.keep)
 
 
 def _report_arguments(parser: argparse.ArgumentParser) -> None:
@@ -269,22 +281,23 @@ def _report_arguments(parser: argparse.ArgumentParser) -> None:
 
 
 def _report(args: argparse.Namespace) -> int:
-    from backfill_tools.report import write_report
+    from backfill_tools.quality.review import write_report
 
     with connect() as conn:
-        written = write_report(conn, args.schema, args.out)
+        run, written = write_report(conn, args.schema, args.out)
+    print(f"run {run.run_id} ({'applied' if run.applied else 'dry run'}); written:")
     for path in written:
         print(path)
     return 0
 
 
 # -- crash-test -------------------------------------------------------------------------------
-def server_env() -> dict[str, str]:
-    """The PG* variables of the server to use: the environment's when PGPORT is set, else
-    the development server's (started if needed)."""
+def scratch_server() -> Server:
+    """The server to make scratch databases on: the PG* variables' when PGPORT is set, else
+    the development server (started if needed)."""
     if os.environ.get("PGPORT"):
-        return {key: value for key, value in os.environ.items() if key.startswith("PG")}
-    return default_devdb(project_dir()).start().libpq_env()
+        return Server.from_environment()
+    return default_devdb(project_dir()).start().server
 
 
 def _print_flushed(line: str) -> None:
@@ -316,8 +329,7 @@ def _crash_test_arguments(parser: argparse.ArgumentParser) -> None:
 
 
 def _crash_test(args: argparse.Namespace) -> int:
-    from backfill_tools.crash import CrashConfig, run_crash_test
-    from backfill_tools.trial import Server
+    from backfill_tools.harness.crash import CrashConfig, run_crash_test
 
     config = CrashConfig(
         work_dir=args.work_dir.resolve(),
@@ -330,7 +342,7 @@ def _crash_test(args: argparse.Namespace) -> int:
         keep=args.keep,
         operation=args.operation,
     )
-    report = run_crash_test(Server(server_env()), config, out=_print_flushed)
+    report = run_crash_test(scratch_server(), config, out=_print_flushed)
     return 0 if report.held else 2
 
 
@@ -351,8 +363,7 @@ def _live_traffic_arguments(parser: argparse.ArgumentParser) -> None:
 
 
 def _live_traffic(args: argparse.Namespace) -> int:
-    from backfill_tools.traffic import TrafficConfig, run_live_traffic
-    from backfill_tools.trial import Server
+    from backfill_tools.harness.traffic import TrafficConfig, run_live_traffic
 
     config = TrafficConfig(
         work_dir=args.work_dir.resolve(),
@@ -364,9 +375,7 @@ def _live_traffic(args: argparse.Namespace) -> int:
         app=app_schema(args),
         keep=args.keep,
     )
-    report = run_live_traffic(
-        Server(server_env()), config, out=lambda line: print(line, flush=True)
-    )
+    report = run_live_traffic(scratch_server(), config, out=lambda line: print(line, flush=True))
     return 0 if report.held else 2
 
 
@@ -378,11 +387,10 @@ def _hostile_input_arguments(parser: argparse.ArgumentParser) -> None:
 
 
 def _hostile_input(args: argparse.Namespace) -> int:
-    from backfill_tools.hostile import run_hostile_input
-    from backfill_tools.trial import Server
+    from backfill_tools.harness.hostile import run_hostile_input
 
     report = run_hostile_input(
-        Server(server_env()), args.work_dir.resolve(), app_schema(args), keep=args.keep
+        scratch_server(), args.work_dir.resolve(), app_schema(args), keep=args.keep
     )
     return 0 if report.held else 2
 
@@ -404,8 +412,7 @@ def _race_arguments(parser: argparse.ArgumentParser) -> None:
 
 
 def _race(args: argparse.Namespace) -> int:
-    from backfill_tools.race import RaceConfig, run_races
-    from backfill_tools.trial import Server
+    from backfill_tools.harness.race import RaceConfig, run_races
 
     config = RaceConfig(
         work_dir=args.work_dir.resolve(),
@@ -416,14 +423,20 @@ def _race(args: argparse.Namespace) -> int:
         app=app_schema(args),
         keep=args.keep,
     )
-    results = run_races(Server(server_env()), config, out=_print_flushed)
+    results = run_races(scratch_server(), config, out=_print_flushed)
     return 0 if all(result.held for result in results) else 2
 
 
+# Every subcommand: name -> Command(help, add_arguments, run). A new one goes here, with its
+# code in its own module, imported inside its `run` (so `--help` stays fast).
 COMMANDS: dict[str, Command] = {
     "demo": Command("the whole backfill on the development database", _demo_arguments, _demo),
     "lineage": Command("the models' lineage as a Mermaid flowchart", _lineage_arguments, _lineage),
-    "db": Command("start/stop/status/destroy the development PostgreSQL", _db_arguments, _db),
+    "db": Command(
+        "start/stop/status/destroy the development PostgreSQL; env: its PG* variables",
+        _db_arguments,
+        _db,
+    ),
     "schema": Command("create/drop the app tables", _schema_arguments, _schema),
     "generate": Command("fill the app tables with labeled data", _generate_arguments, _generate),
     "score": Command("score Lead.customer_id against the truth", _score_arguments, _score),
@@ -433,7 +446,8 @@ COMMANDS: dict[str, Command] = {
         _quality,
     ),
     "report": Command(
-        "the identity review report of the last dry run (reports/identity-review.md, .html)",
+        "the identity review report of the last run, dry or applied (reports/identity-review.md,"
+        " .html)",
         _report_arguments,
         _report,
     ),

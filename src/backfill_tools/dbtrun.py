@@ -1,7 +1,8 @@
 """Running the real `dbt` CLI of the project's venv against a chosen database.
 
-Tests, the demo and the benchmarks all go through here, so that what they run
-is exactly what a user types: `dbt build`, `dbt test`, `dbt run-operation ...`.
+Tests, the demo, the harnesses and the benchmarks all start dbt here (`DbtProject`), so
+that what they run is exactly what a user types: `dbt build`, `dbt test`,
+`dbt run-operation ...`.
 """
 
 from __future__ import annotations
@@ -13,8 +14,11 @@ import subprocess
 import sys
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import IO
 
 PROJECT_DIR = Path(__file__).resolve().parents[2]
+# Where a started command's output goes: subprocess.PIPE or STDOUT, a file, or None.
+Output = int | IO[str] | None
 
 
 def dbt_executable() -> str:
@@ -69,7 +73,9 @@ class DbtProject:
             cmd += ["--vars", json.dumps(merged)]
         return cmd
 
-    def process_env(self) -> dict[str, str]:
+    def process_env(self, colors: bool = False) -> dict[str, str]:
+        """dbt's environment: the database's PG* variables, this project's folders and
+        schema; no colors unless `colors` (output read by a program, not a person)."""
         env = {**os.environ, **self.env}
         env.update(
             {
@@ -77,20 +83,32 @@ class DbtProject:
                 "DBT_TARGET_PATH": str(self.work_dir / "target"),
                 "DBT_LOG_PATH": str(self.work_dir / "logs"),
                 "DBT_SEND_ANONYMOUS_USAGE_STATS": "false",
-                "DBT_USE_COLORS": "false",
                 "BACKFILL_SCHEMA": self.schema,
             }
         )
+        if not colors:
+            env["DBT_USE_COLORS"] = "false"
         return env
 
-    def start(self, *args: str, vars: dict[str, object] | None = None) -> subprocess.Popen:
-        """Start a dbt command without waiting (for crash and concurrency tests)."""
+    def start(
+        self,
+        *args: str,
+        vars: dict[str, object] | None = None,
+        stdout: Output = subprocess.PIPE,
+        stderr: Output = subprocess.PIPE,
+    ) -> subprocess.Popen:
+        """Start a dbt command without waiting (crash, race and benchmark harnesses).
+
+        `stdout` and `stderr` are as `subprocess` takes them: PIPE (read from the process),
+        an open file, STDOUT for stderr (into stdout), or None (this process's terminal,
+        with dbt's colors).
+        """
         return subprocess.Popen(
             self.command(*args, vars=vars),
             cwd=self.project_dir,
-            env=self.process_env(),
-            stdout=subprocess.PIPE,
-            stderr=subprocess.PIPE,
+            env=self.process_env(colors=stdout is None),
+            stdout=stdout,
+            stderr=stderr,
             text=True,
         )
 
@@ -99,21 +117,24 @@ class DbtProject:
         *args: str,
         vars: dict[str, object] | None = None,
         check: bool = True,
-        timeout: float = 900,
+        timeout: float | None = 900,
+        stream: bool = False,
     ) -> DbtResult:
-        cmd = self.command(*args, vars=vars)
-        done = subprocess.run(
-            cmd,
-            cwd=self.project_dir,
-            env=self.process_env(),
-            capture_output=True,
-            text=True,
-            timeout=timeout,
-        )
-        result = DbtResult(cmd, done.returncode, done.stdout, done.stderr)
+        """Run a dbt command to its end. Its output is captured, or with `stream` printed as
+        it comes (the demo), and then not in the result."""
+        output = None if stream else subprocess.PIPE
+        process = self.start(*args, vars=vars, stdout=output, stderr=output)
+        try:
+            stdout, stderr = process.communicate(timeout=timeout)
+        except subprocess.TimeoutExpired:
+            process.kill()
+            process.communicate()
+            raise
+        command = self.command(*args, vars=vars)
+        result = DbtResult(command, process.returncode, stdout or "", stderr or "")
         if check and not result.ok:
             raise AssertionError(
-                f"`{' '.join(args)}` failed ({done.returncode}):\n{result.output[-6000:]}"
+                f"`{' '.join(args)}` failed ({result.returncode}):\n{result.output[-6000:]}"
             )
         return result
 

@@ -9,14 +9,14 @@ from __future__ import annotations
 
 import dataclasses
 import os
-import subprocess
 import sys
 import time
 
-from backfill_tools.appdb import AppSchema, connect
-from backfill_tools.dbtrun import PROJECT_DIR, dbt_executable
-from backfill_tools.devdb import ExternalServer, default_devdb
-from backfill_tools.generate import generate
+from backfill_tools.db.appdb import AppSchema, connect
+from backfill_tools.db.devdb import default_devdb
+from backfill_tools.db.server import Server
+from backfill_tools.dbtrun import PROJECT_DIR, DbtProject
+from backfill_tools.quality.generate import generate
 
 DEMO_COMMANDS: list[list[str]] = [
     ["build", "--vars", "{dry_run: true}"],
@@ -41,14 +41,14 @@ def reset_app_database(env: dict[str, str], app: AppSchema, project_schema: str)
     conn.close()
 
 
-def run_dbt(args: list[str], env: dict[str, str]) -> float:
+def run_dbt(project: DbtProject, args: list[str]) -> float:
     """Run one dbt command from the project root, its output streamed; return seconds."""
     command = ["dbt", *args]
     _banner(" ".join(command if len(args) < 2 else [*command[:-1], repr(command[-1])]))
     started = time.monotonic()
-    done = subprocess.run([dbt_executable(), *args], cwd=PROJECT_DIR, env=env, check=False)
+    done = project.run(*args, check=False, timeout=None, stream=True)
     seconds = time.monotonic() - started
-    if done.returncode != 0:
+    if not done.ok:
         raise SystemExit(f"dbt {' '.join(args)} failed with exit code {done.returncode}")
     return seconds
 
@@ -58,7 +58,7 @@ DEMO_DATABASE_ON_YOUR_SERVER = "customer_backfill_demo"
 
 def run_demo(leads: int = 5000, seed: int = 7) -> None:
     if os.environ.get("PGHOST"):
-        server = ExternalServer.from_environment()
+        server = Server.from_environment()
         _banner(
             f"using the PostgreSQL of PGHOST={server.env['PGHOST']}: creating (or reusing) its"
             f" database {DEMO_DATABASE_ON_YOUR_SERVER}; no other database is touched"
@@ -70,8 +70,9 @@ def run_demo(leads: int = 5000, seed: int = 7) -> None:
         _banner(f"starting the embedded PostgreSQL {db.version} on 127.0.0.1:{db.port}")
         db.start()
         libpq = db.libpq_env()
-    env = {**os.environ, **libpq, "DBT_PROFILES_DIR": str(PROJECT_DIR)}
-    project_schema = env.get("BACKFILL_SCHEMA", "customer_backfill")
+    project_schema = os.environ.get("BACKFILL_SCHEMA", "customer_backfill")
+    # the project's own profiles.yml, target/ and logs/, as a user running dbt there
+    project = DbtProject(env=libpq, work_dir=PROJECT_DIR, schema=project_schema)
 
     _banner(f"creating the app tables and {leads:,} synthetic leads (seed {seed})")
     reset_app_database(libpq, AppSchema(), project_schema)
@@ -85,7 +86,7 @@ def run_demo(leads: int = 5000, seed: int = 7) -> None:
             else f"   {name.replace('_', ' '):<24} {value:,}"
         )
 
-    timings = {" ".join(args): run_dbt(args, env) for args in DEMO_COMMANDS}
+    timings = {" ".join(args): run_dbt(project, args) for args in DEMO_COMMANDS}
 
     _banner("done")
     for command, seconds in timings.items():
@@ -100,6 +101,7 @@ Where to look:
    psql -c 'select * from {project_schema}.plan_conflicts limit 20'
    psql -c 'select payload from "Audit" order by created_at desc limit 1'
    .venv/bin/dbt build --vars '{{dry_run: true, verbose: true}}'   # preview again, per group
+   .venv/bin/backfill-dev report                                 # review of this run, in reports/
    .venv/bin/dbt run-operation rollback_backfill --args '{{dry_run: true}}'
    .venv/bin/backfill-dev db stop                                # stop the database
 """,

@@ -28,7 +28,8 @@ from typing import TypeVar
 
 import psycopg2.extensions
 
-from backfill_tools.appdb import ALL_APP_TABLES, AppSchema
+from backfill_tools.db.appdb import ALL_APP_TABLES, AppSchema
+from backfill_tools.db.server import Server
 
 TRUTH_SCHEMA = "backfill_truth"
 START_EPOCH = 1_672_531_200  # 2023-01-01T00:00:00Z
@@ -806,3 +807,14 @@ def generate(
     gen.summary.seed = seed
     gen.summary.seconds = time.monotonic() - started
     return gen.summary
+
+
+def generate_database(
+    server: Server, name: str, app: AppSchema, leads: int, seed: int = 7, progress: bool = False
+) -> GenerationSummary:
+    """A new database `name` on `server` (an earlier one of that name dropped) holding the
+    app tables and `leads` generated leads: the template the harnesses and benchmarks copy."""
+    server.recreate(name)
+    with server.connection(name) as conn:
+        app.create(conn)
+        return generate(conn, app, leads, seed=seed, progress=progress)

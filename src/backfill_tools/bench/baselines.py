@@ -23,7 +23,7 @@ from typing import Any
 
 import psycopg2.extensions
 
-from backfill_tools.appdb import AppSchema
+from backfill_tools.db.appdb import AppSchema
 
 EMAIL_FORMAT = re.compile(r"^[^\s@]+@[^\s@]+\.[^\s@]+$")
 NOT_A_DIGIT = re.compile(r"[^0-9]")
@@ -222,7 +222,7 @@ def run_per_row(conn: psycopg2.extensions.connection, app: AppSchema) -> PerRowS
 
 def floor_sql(app: AppSchema) -> str:
     """The floor script for this app schema (one transaction: begin ... commit)."""
-    text = resources.files("backfill_tools").joinpath("sql/bench_floor.sql").read_text()
+    text = resources.files("backfill_tools.bench").joinpath("sql/bench_floor.sql").read_text()
     return text.replace("{schema}", app.schema).replace("{psid_column}", app.psid_column)
 
 

@@ -12,7 +12,7 @@ For each size, on an embedded PostgreSQL started for the benchmark:
    rollback_backfill`, when the project has that macro), with the peak RSS of each dbt
    process and the size of the project's own relations;
 3. on fresh copies again, the floor (`sql/bench_floor.sql`) and, up to `per_row_max`
-   leads, the per-row script (`bench_baselines`);
+   leads, the per-row script (`baselines`);
 
 then print the table and write `latest.md` and `latest.json`.
 """
@@ -22,26 +22,25 @@ from __future__ import annotations
 import json
 import shutil
 import time
-from collections.abc import Callable, Iterator, Sequence
-from contextlib import contextmanager
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
-import psycopg2.extensions
-
-from backfill_tools.appdb import AppSchema, connect
-from backfill_tools.bench_baselines import run_floor, run_per_row
-from backfill_tools.bench_measure import Timed, run_dbt_measured
-from backfill_tools.bench_nodes import critical_path, node_timings, seconds_by_type, slowest_nodes
-from backfill_tools.bench_report import (
+from backfill_tools.bench.baselines import run_floor, run_per_row
+from backfill_tools.bench.measure import Timed, run_dbt_measured
+from backfill_tools.bench.nodes import critical_path, node_timings, seconds_by_type, slowest_nodes
+from backfill_tools.bench.report import (
     BenchReport,
     ProjectResult,
     SizeResult,
     StepResult,
     machine_facts,
 )
+from backfill_tools.db.appdb import AppSchema
+from backfill_tools.db.devdb import DevDb, free_port
+from backfill_tools.db.server import Server
 from backfill_tools.dbtrun import PROJECT_DIR, DbtProject
-from backfill_tools.devdb import DevDb, free_port
+from backfill_tools.quality.generate import generate_database
 
 PER_ROW_MAX = 100_000
 RUN_DATABASE = "bench_run"
@@ -82,54 +81,25 @@ class LinkCounts:
 class BenchServer:
     """The benchmark's PostgreSQL and the databases it makes there."""
 
-    server: DevDb
+    server: Server
     app: AppSchema = field(default_factory=AppSchema)
 
     def env(self, database: str) -> dict[str, str]:
-        return self.server.libpq_env(database=database)
-
-    @contextmanager
-    def connection(self, database: str) -> Iterator[psycopg2.extensions.connection]:
-        conn = connect(self.env(database))
-        try:
-            yield conn
-        finally:
-            conn.close()
-
-    def admin(self, *statements: str) -> None:
-        with self.connection("postgres") as conn:
-            conn.autocommit = True
-            with conn.cursor() as cur:
-                for statement in statements:
-                    cur.execute(statement)
-
-    def drop(self, database: str) -> None:
-        self.admin(f'drop database if exists "{database}" with (force)')
+        return self.server.libpq_env(database)
 
     def make_template(self, name: str, leads: int, seed: int) -> float:
         """A database with the app tables and `leads` generated leads; generation seconds."""
-        from backfill_tools.generate import generate
-
-        self.drop(name)
-        self.admin(f'create database "{name}"')
-        with self.connection(name) as conn:
-            self.app.create(conn)
-            summary = generate(conn, self.app, leads, seed=seed)
-            conn.autocommit = True
-            with conn.cursor() as cur:
-                cur.execute("vacuum (freeze, analyze)")
+        summary = generate_database(self.server, name, self.app, leads, seed)
+        self.server.admin("vacuum (freeze, analyze)", database=name)
         return summary.seconds
 
     def fresh_copy(self, template: str, database: str = RUN_DATABASE) -> None:
         """`database` recreated from the template, and a checkpoint so no write is pending."""
-        self.drop(database)
-        self.admin(
-            f'create database "{database}" template "{template}" strategy file_copy',
-            "checkpoint",
-        )
+        self.server.recreate(database, template, strategy="file_copy")
+        self.server.admin("checkpoint")
 
     def scalar(self, database: str, sql: str) -> int:
-        with self.connection(database) as conn, conn.cursor() as cur:
+        with self.server.connection(database) as conn, conn.cursor() as cur:
             cur.execute(sql)
             return int(cur.fetchone()[0] or 0)
 
@@ -215,8 +185,8 @@ class Bench:
             self.measure_baselines(template, before, result)
         finally:
             for database in self.databases():
-                self.db.drop(database)
-            self.db.drop(template)
+                self.db.server.drop_database(database)
+            self.db.server.drop_database(template)
         return result
 
     def record(
@@ -285,7 +255,7 @@ class Bench:
     def measure_baselines(self, template: str, before: LinkCounts, result: SizeResult) -> None:
         database = self.databases()[0]
         self.db.fresh_copy(template, database)
-        with self.db.connection(database) as conn:
+        with self.db.server.connection(database) as conn:
             timed = _timed(lambda: run_floor(conn, self.db.app))
         self.record(result, result.baselines, "floor", timed, self.outcome(database, before))
 
@@ -293,7 +263,7 @@ class Bench:
             result.baselines["per_row"] = StepResult(note=f"skipped above {self.per_row_max:,}")
             return
         self.db.fresh_copy(template, database)
-        with self.db.connection(database) as conn:
+        with self.db.server.connection(database) as conn:
             timed = _timed(lambda: run_per_row(conn, self.db.app))
         self.record(result, result.baselines, "per_row", timed, self.outcome(database, before))
 
@@ -307,7 +277,7 @@ def run_database(index: int) -> str:
 
 def run_bench(
     sizes: Sequence[int],
-    server: DevDb,
+    server: Server,
     out_dir: Path,
     dbt_dir: Path,
     seed: int = 7,
@@ -342,15 +312,15 @@ def bench_main(
     checkout beside it compares versions under the same load).
     """
     port = free_port()
-    server = DevDb(PROJECT_DIR / ".devdb" / f"bench-{port}", port=port, version=pg_version)
-    server.start()
+    devdb = DevDb(PROJECT_DIR / ".devdb" / f"bench-{port}", port=port, version=pg_version)
+    devdb.start()
     dbt_dir = PROJECT_DIR / ".devdb" / f"bench-dbt-{port}"
     try:
         report = run_bench(
-            sizes, server, out_dir, dbt_dir, seed, per_row_max, command, print, project_dirs
+            sizes, devdb.server, out_dir, dbt_dir, seed, per_row_max, command, print, project_dirs
         )
     finally:
-        server.destroy()
+        devdb.destroy()
         shutil.rmtree(dbt_dir, ignore_errors=True)
     print(report.markdown())
     print(f"written: {out_dir / 'latest.md'} and {out_dir / 'latest.json'}")

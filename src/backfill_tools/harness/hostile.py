@@ -15,8 +15,9 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
-from backfill_tools.appdb import AppSchema, connect
-from backfill_tools.trial import PROJECT_SCHEMA, Server, project_for
+from backfill_tools.db.appdb import AppSchema, connect
+from backfill_tools.db.server import Server
+from backfill_tools.harness.trial import PROJECT_SCHEMA, project_for
 
 
 def _incompressible(length: int, seed: int, alphabet: str = string.ascii_lowercase) -> str:
@@ -158,7 +159,8 @@ CORPUS: tuple[Hostile, ...] = (
     Hostile(S, "10 KB", "9" * 10_000, None,
             "longer than 255 characters: no PSID is (and it would not fit in an index)"),
     # -- names and addresses (not identifiers: they must only pass through) ---------------------
-    Hostile(N, "10 KB name", TEN_KB_LETTERS, TEN_KB_LETTERS, "copied to Customer.name as written"),
+    Hostile(N, "10 KB name", TEN_KB_LETTERS, TEN_KB_LETTERS.capitalize(),
+            "all in lower case: capitalized (initcap), otherwise copied to Customer.name"),
     Hostile(N, "emoji and right-to-left override", "\U0001f642 \u202eBob", "\U0001f642 Bob",
             "the invisible override removed, otherwise copied to Customer.name"),
     Hostile(N, "SQL-looking name", "Robert'); drop table \"Customer\"; --",
@@ -280,7 +282,7 @@ def run_hostile_input(
         build.ok, build.output, read_results(env, app, leads) if build.ok else []
     )
     if not keep:
-        server.drop(database)
+        server.drop_database(database)
     out(markdown_table(report.results) if build.ok else build.output[-4000:])
     counts = {outcome: sum(r.entry.outcome == outcome for r in report.results)
               for outcome in ("normalized", "rejected")}  # fmt: skip

@@ -9,8 +9,8 @@ from dataclasses import asdict, dataclass, field
 from datetime import datetime, timezone
 from pathlib import Path
 
-from backfill_tools.bench_nodes import CriticalPath
-from backfill_tools.devdb import DevDb
+from backfill_tools.bench.nodes import CriticalPath
+from backfill_tools.db.server import Server
 
 MIB = 1024 * 1024
 # name in the report -> column title
@@ -110,7 +110,7 @@ def _mark(met: bool) -> str:
     return "met" if met else "NOT met"
 
 
-def machine_facts(server: DevDb) -> dict[str, str]:
+def machine_facts(server: Server) -> dict[str, str]:
     """What the figures depend on: cores, memory, CPU, PostgreSQL and dbt versions."""
     from importlib.metadata import version
 
@@ -126,12 +126,15 @@ def machine_facts(server: DevDb) -> dict[str, str]:
     if meminfo.exists():
         kib = int(meminfo.read_text().split("MemTotal:", 1)[1].split()[0])
         memory = f"{kib / 1024 / 1024:.1f} GiB"
-    postgres = server.psql("show server_version").strip()
-    settings = server.psql(
-        "select string_agg(name || '=' || current_setting(name), ', ' order by name)"
-        " from pg_settings where name in ('shared_buffers', 'work_mem', 'max_wal_size',"
-        " 'maintenance_work_mem', 'max_parallel_workers_per_gather')"
-    ).strip()
+    with server.connection("postgres") as conn, conn.cursor() as cur:
+        cur.execute("show server_version")
+        postgres = cur.fetchone()[0]
+        cur.execute(
+            "select string_agg(name || '=' || current_setting(name), ', ' order by name)"
+            " from pg_settings where name in ('shared_buffers', 'work_mem', 'max_wal_size',"
+            " 'maintenance_work_mem', 'max_parallel_workers_per_gather')"
+        )
+        settings = cur.fetchone()[0]
     return {
         "cores": str(os.cpu_count()),
         "memory": memory,
@@ -347,7 +350,7 @@ class BenchReport:
                 " plan nothing has changed for (REUSED); re-run = `dbt build` again on the"
                 " same database as the real run; rollback = `dbt run-operation rollback_backfill`;"
                 " floor = `sql/bench_floor.sql`; per-row = the original script's loop"
-                " (`bench_baselines.py`). Every measurement starts from a copy of the same"
+                " (`bench/baselines.py`). Every measurement starts from a copy of the same"
                 " generated database (the real run after its dry run follows the dry run; the"
                 " re-run and rollback follow the real run).",
                 "",

@@ -18,8 +18,7 @@ import time
 from dataclasses import dataclass
 from pathlib import Path
 
-import psycopg2
-import psycopg2.extensions
+from backfill_tools.db.server import Server
 
 DEFAULT_VERSION = 16
 DEFAULT_PORT = 54329
@@ -170,7 +169,7 @@ class DevDb:
             log = self.logfile.read_text() if self.logfile.exists() else ""
             raise RuntimeError(f"PostgreSQL {self.version} did not start:\n{result.stderr}\n{log}")
         self._wait_ready()
-        self.create_database(DEFAULT_DATABASE)
+        self.server.create_database(DEFAULT_DATABASE)
         return self
 
     def _wait_ready(self, seconds: float = 30.0) -> None:
@@ -192,43 +191,16 @@ class DevDb:
         self.stop()
         shutil.rmtree(self.data_dir, ignore_errors=True)
 
-    def drop_database(self, name: str) -> None:
-        self.psql(f'drop database if exists "{name}" with (force)')
-
-    def psql(self, sql: str, database: str = "postgres") -> str:
-        result = self._run(
-            "psql",
-            "-X",
-            "-v",
-            "ON_ERROR_STOP=1",
-            "-h",
-            "127.0.0.1",
-            "-p",
-            str(self.port),
-            "-U",
-            SUPERUSER,
-            "-d",
-            database,
-            "-Atc",
-            sql,
+    @property
+    def server(self) -> Server:
+        """The server, to make and drop databases on it."""
+        return Server(
+            {"PGHOST": "127.0.0.1", "PGPORT": str(self.port), "PGUSER": SUPERUSER, "PGPASSWORD": ""}
         )
-        return result.stdout
-
-    def create_database(self, name: str, template: str | None = None) -> None:
-        exists = self.psql(f"select 1 from pg_database where datname = '{name}'").strip()
-        if not exists:
-            clause = f' template "{template}"' if template else ""
-            self.psql(f'create database "{name}"{clause}')
 
     def libpq_env(self, database: str = DEFAULT_DATABASE) -> dict[str, str]:
         """The standard libpq variables that point a client (and dbt) at this server."""
-        return {
-            "PGHOST": "127.0.0.1",
-            "PGPORT": str(self.port),
-            "PGUSER": SUPERUSER,
-            "PGPASSWORD": "",
-            "PGDATABASE": database,
-        }
+        return self.server.libpq_env(database)
 
 
 def default_devdb(project_dir: Path, version: int | None = None, port: int | None = None) -> DevDb:
@@ -238,50 +210,3 @@ def default_devdb(project_dir: Path, version: int | None = None, port: int | Non
     return DevDb(
         data_dir=project_dir / ".devdb" / f"pg{version}-{port}", port=port, version=version
     )
-
-
-@dataclass(frozen=True)
-class ExternalServer:
-    """A PostgreSQL the user runs, reached through the PG* variables (the demo and
-    the tests create their own databases on it and touch no other)."""
-
-    env: dict[str, str]
-
-    @classmethod
-    def from_environment(cls) -> ExternalServer:
-        keys = ("PGHOST", "PGPORT", "PGUSER", "PGPASSWORD")
-        return cls({key: os.environ[key] for key in keys if os.environ.get(key)})
-
-    def start(self) -> ExternalServer:
-        return self
-
-    def _admin(self) -> psycopg2.extensions.connection:
-        conn = psycopg2.connect(
-            **{_KEYWORDS[key]: value for key, value in self.env.items()}, dbname="postgres"
-        )
-        conn.autocommit = True
-        return conn
-
-    def create_database(self, name: str, template: str | None = None) -> None:
-        conn = self._admin()
-        with conn.cursor() as cur:
-            cur.execute("select 1 from pg_database where datname = %s", (name,))
-            if cur.fetchone() is None:
-                clause = f' template "{template}"' if template else ""
-                cur.execute(f'create database "{name}"{clause}')
-        conn.close()
-
-    def drop_database(self, name: str) -> None:
-        conn = self._admin()
-        with conn.cursor() as cur:
-            cur.execute(f'drop database if exists "{name}" with (force)')
-        conn.close()
-
-    def libpq_env(self, database: str = DEFAULT_DATABASE) -> dict[str, str]:
-        return {**self.env, "PGDATABASE": database}
-
-    def destroy(self) -> None:
-        """Nothing to stop: the server is the user's."""
-
-
-_KEYWORDS = {"PGHOST": "host", "PGPORT": "port", "PGUSER": "user", "PGPASSWORD": "password"}

@@ -25,19 +25,18 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from backfill_tools.appdb import AppSchema, connect
-from backfill_tools.dbtrun import DbtProject
-from backfill_tools.generate import generate
-from backfill_tools.trial import (
+from backfill_tools.db.appdb import AppSchema, connect
+from backfill_tools.db.server import Server
+from backfill_tools.harness.trial import (
+    COMMANDS,
     Fingerprints,
-    Server,
     app_state,
     ledger_problems,
+    make_template,
     project_for,
     run_done,
 )
 
-COMMANDS = {"build": ("build",), "rollback": ("run-operation", "rollback_backfill")}
 ROLLBACK_REFUSED = "rollback_backfill stopped"
 CLAIM_REFUSED = "stopped before changing anything: another `dbt build` of this project"
 
@@ -94,16 +93,11 @@ def add_app_writes(env: dict[str, str], app: AppSchema, seed: int) -> None:
     conn.close()
 
 
-def make_template(server: Server, config: RaceConfig) -> str:
+def make_race_template(server: Server, config: RaceConfig) -> str:
+    """The generated dataset, one applied run, then what the app wrote after it."""
     name = f"{config.prefix}_template"
-    env = server.recreate(name)
-    conn = connect(env)
-    config.app.create(conn)
-    generate(conn, config.app, config.leads, seed=config.seed)
-    conn.close()
-    first = project_for(env, config.app, config.work_dir / "dbt-template").run("build", check=False)
-    if not run_done("build", first.output):
-        raise RuntimeError(f"the first run on the template failed:\n{first.output[-3000:]}")
+    dbt_dir = config.work_dir / "dbt-template"
+    env = make_template(server, name, config.app, config.leads, config.seed, dbt_dir)
     add_app_writes(env, config.app, config.seed)
     return name
 
@@ -151,7 +145,7 @@ def race_once(
         project_for(env, config.app, config.work_dir / f"dbt-{side}") for side in ("a", "b")
     ]
     processes = [
-        _popen(project, COMMANDS[command])
+        project.start(*COMMANDS[command], stderr=subprocess.STDOUT)
         for project, command in zip(projects, commands, strict=True)
     ]
     outputs = [process.communicate(timeout=1800)[0] for process in processes]
@@ -167,22 +161,11 @@ def race_once(
     return RaceResult(race, number, outcome, exits, problems)  # type: ignore[arg-type]
 
 
-def _popen(project: DbtProject, command: tuple[str, ...]) -> subprocess.Popen:
-    return subprocess.Popen(
-        project.command(*command),
-        cwd=project.project_dir,
-        env=project.process_env(),
-        stdout=subprocess.PIPE,
-        stderr=subprocess.STDOUT,
-        text=True,
-    )
-
-
 def run_races(
     server: Server, config: RaceConfig, out: Callable[[str], None] = print
 ) -> list[RaceResult]:
     config.work_dir.mkdir(parents=True, exist_ok=True)
-    template = make_template(server, config)
+    template = make_race_template(server, config)
     refs = references(server, template, config)
     out(f"template: {config.leads:,} leads, one applied run, then 20 app leads and jobs")
     results = []
@@ -199,7 +182,7 @@ def run_races(
     finally:
         if not config.keep:
             for name in (template, f"{config.prefix}_run"):
-                server.drop(name)
+                server.drop_database(name)
     for race in config.races:
         mine = [r for r in results if r.race == race]
         outcomes = Counter(r.outcome for r in mine)

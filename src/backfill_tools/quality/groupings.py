@@ -28,10 +28,11 @@ from tempfile import TemporaryDirectory
 
 import psycopg2.extensions
 
-from backfill_tools.appdb import AppSchema, connect
+from backfill_tools.db.appdb import AppSchema, connect
+from backfill_tools.db.server import Server
 from backfill_tools.dbtrun import DbtProject
-from backfill_tools.generate import generate
-from backfill_tools.score import AppLookup, Scores, app_lookup, score
+from backfill_tools.quality.generate import generate_database
+from backfill_tools.quality.score import AppLookup, Scores, app_lookup, score
 
 DATA_DATABASE = "backfill_quality_data"
 PRECISION_TARGET = 0.97
@@ -75,45 +76,14 @@ class Outcome:
     failed_tests: list[str]
 
 
-def _admin_execute(env: dict[str, str], sql: str) -> None:
-    """One statement on the server's `postgres` database, outside a transaction."""
-    conn = connect({**env, "PGDATABASE": "postgres"})
-    try:
-        conn.autocommit = True
-        with conn.cursor() as cur:
-            cur.execute(sql)
-    finally:
-        conn.close()
-
-
-def _drop(env: dict[str, str], name: str) -> None:
-    _admin_execute(env, f'drop database if exists "{name}" with (force)')
-
-
-def _create(env: dict[str, str], name: str, template: str | None = None) -> None:
-    _drop(env, name)
-    clause = f' template "{template}"' if template else ""
-    _admin_execute(env, f'create database "{name}"{clause}')
-
-
 @contextmanager
-def _database(env: dict[str, str], name: str, keep: bool) -> Iterator[dict[str, str]]:
+def _database(server: Server, name: str, keep: bool) -> Iterator[dict[str, str]]:
+    """A copy of the labeled dataset named `name` (dropped afterwards unless `keep`)."""
     try:
-        yield {**env, "PGDATABASE": name}
+        yield server.recreate(name, template=DATA_DATABASE)
     finally:
         if not keep:
-            _drop(env, name)
-
-
-def make_dataset(env: dict[str, str], leads: int, seed: int) -> None:
-    """The labeled app tables, in their own database (the template of every run)."""
-    _create(env, DATA_DATABASE)
-    conn = connect({**env, "PGDATABASE": DATA_DATABASE})
-    try:
-        AppSchema().create(conn)
-        generate(conn, AppSchema(), leads, seed=seed, progress=leads >= 200_000)
-    finally:
-        conn.close()
+            server.drop_database(name)
 
 
 def _run_results(work_dir: Path) -> list[dict]:
@@ -139,9 +109,8 @@ def failed_tests(work_dir: Path) -> list[str]:
     )
 
 
-def run_variant(env: dict[str, str], variant: Variant, keep: bool) -> Outcome:
-    _create(env, variant.database, template=DATA_DATABASE)
-    with _database(env, variant.database, keep) as db_env, TemporaryDirectory() as tmp:
+def run_variant(server: Server, variant: Variant, keep: bool) -> Outcome:
+    with _database(server, variant.database, keep) as db_env, TemporaryDirectory() as tmp:
         project = DbtProject(env=db_env, work_dir=Path(tmp))
         started = time.monotonic()
         # The validation tests run after the apply; the one-pass grouping is expected to
@@ -217,18 +186,19 @@ def meets_targets(scores: Scores) -> bool:
     )
 
 
-def run_quality(env: dict[str, str], leads: int, seed: int, keep: bool = False) -> int:
+def run_quality(server: Server, leads: int, seed: int, keep: bool = False) -> int:
     """Print the comparison; 0 when the staged grouping meets the targets, else 1."""
     print(f"quality: {leads:,} labeled leads (seed {seed}), one dbt build per grouping", flush=True)
-    make_dataset(env, leads, seed)
+    # the labeled app tables, in their own database (the template of every run)
+    generate_database(server, DATA_DATABASE, AppSchema(), leads, seed, progress=leads >= 200_000)
     outcomes = []
     try:
         for variant in VARIANTS:
             print(f"quality: {variant.label} ...", flush=True)
-            outcomes.append(run_variant(env, variant, keep))
+            outcomes.append(run_variant(server, variant, keep))
     finally:
         if not keep:
-            _drop(env, DATA_DATABASE)
+            server.drop_database(DATA_DATABASE)
     print()
     print(format_table(outcomes))
     resolved = outcomes[1].scores

@@ -6,6 +6,7 @@ Messenger PSID column, and whether `Lead`/`Job` carry foreign keys to `Customer`
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass
 
 import psycopg2
@@ -214,6 +215,16 @@ create table if not exists {s}."AgentRuntimeState" (
 );
 """
 
+    def dbt_vars(self) -> dict[str, object]:
+        """The project's vars that point it at this layout (none for the default one)."""
+        default = AppSchema()
+        found: dict[str, object] = {}
+        if self.schema != default.schema:
+            found["app_schema"] = self.schema
+        if self.psid_column != default.psid_column:
+            found["lead_psid_column"] = self.psid_column
+        return found
+
     def create(self, conn: psycopg2.extensions.connection) -> None:
         with conn.cursor() as cur:
             cur.execute(self.ddl())
@@ -287,15 +298,20 @@ def connect(env: dict[str, str] | None = None) -> psycopg2.extensions.connection
 
 
 def table_fingerprints(
-    conn: psycopg2.extensions.connection, schema: str = "public"
+    conn: psycopg2.extensions.connection,
+    schema: str = "public",
+    rows: Mapping[str, str] | None = None,
 ) -> dict[str, tuple[int, str]]:
-    """Row count and an md5 of every row of every app table, to compare states exactly."""
+    """Row count and an md5 of every row of every app table, to compare states exactly.
+    `rows` gives, by table, an SQL expression of its row `t` to hash instead of the whole
+    row (to leave out what may differ)."""
     prints: dict[str, tuple[int, str]] = {}
     with conn.cursor() as cur:
         for table in APP_TABLES:
+            row = (rows or {}).get(table, "t")
             cur.execute(
-                f"select count(*), coalesce(md5(string_agg(t::text, '|' order by t::text)), '')"
-                f' from "{schema}"."{table}" as t'
+                f"select count(*), coalesce(md5(string_agg(r::text, '|' order by r::text)), '')"
+                f' from (select {row} as r from "{schema}"."{table}" as t) as hashed'
             )
             count, digest = cur.fetchone()
             prints[table] = (int(count), str(digest))

@@ -31,14 +31,26 @@ import psycopg2
 import psycopg2.extensions
 from psycopg2.extras import Json
 
-from backfill_tools.appdb import AppSchema, connect
-from backfill_tools.crash import install_slow_apply, watched_run
-from backfill_tools.generate import generate
-from backfill_tools.trial import PROJECT_SCHEMA, Server, project_for, run_done
+from backfill_tools.db.appdb import LEAD_STAGES, AppSchema, connect
+from backfill_tools.db.server import Server
+from backfill_tools.harness.trial import (
+    PROJECT_SCHEMA,
+    install_slow_apply,
+    project_for,
+    run_done,
+)
+from backfill_tools.harness.watch import watched_run
+from backfill_tools.quality.generate import generate_database
 
 # the columns a Job must have beyond its ids (NOT NULL in the app), and what the app gives them
 JOB_WINDOW = "status, window_start, window_end, updated_at"
 JOB_WINDOW_VALUES = "'booked', now() + interval '1 day', now() + interval '1 day 2 hours', now()"
+
+
+def stage_of(token: int) -> str:
+    """The stage an app update with `token` writes (a value of the app's LeadStage enum)."""
+    return LEAD_STAGES[token % len(LEAD_STAGES)]
+
 
 OPERATIONS = (
     ("insert_lead", 30),
@@ -136,7 +148,7 @@ class _App:
         cur.execute(
             f'update {self.table("Lead")} set stage = %s, "stateMetadata" = %s,'
             " updated_at = now(), last_customer_message_at = now() where id = %s",
-            (f"stage-{self.token}", Json({"appWrite": self.token}), lead_id),
+            (stage_of(self.token), Json({"appWrite": self.token}), lead_id),
         )
         return lead_id
 
@@ -258,8 +270,8 @@ def check_state(
         f"select count(*) from jsonb_each_text(%s::jsonb) as written(lead_id, token)"
         f' left join {s}."Lead" as leads on leads.id = written.lead_id::uuid'
         f" where leads.\"stateMetadata\"->>'appWrite' is distinct from written.token"
-        f" or leads.stage is distinct from 'stage-' || written.token",
-        (tokens,),
+        f" or leads.stage::text is distinct from (%s::text[])[written.token::int %% %s + 1]",
+        (tokens, list(LEAD_STAGES), len(LEAD_STAGES)),
     )
     figures["app updates lost"] = lost
     if lost:
@@ -352,10 +364,9 @@ def run_live_traffic(
 ) -> TrafficReport:
     config.work_dir.mkdir(parents=True, exist_ok=True)
     database = f"{config.prefix}_db"
-    env = server.recreate(database)
+    generate_database(server, database, config.app, config.leads, config.seed)
+    env = server.libpq_env(database)
     conn = connect(env)
-    config.app.create(conn)
-    generate(conn, config.app, config.leads, seed=config.seed)
     if config.slow_apply > 0:
         install_slow_apply(env, config.app, config.slow_apply)
     project = project_for(env, config.app, config.work_dir / "dbt")
@@ -421,7 +432,7 @@ def run_live_traffic(
         failures.append(f"{deadlocks} deadlocks")
     conn.close()
     if not config.keep:
-        server.drop(database)
+        server.drop_database(database)
     report = TrafficReport(figures, failures)
     out(report.format())
     return report

@@ -10,7 +10,7 @@ The harness makes a template database with `--leads` generated leads, then:
    the apply, or both), waits until none of its backends remain, and compares the app
    tables with the two reference states: they must be exactly the state before (exact
    fingerprints) or the state after a complete run (fingerprints with the run's clock and
-   id masked, see `trial.py`), never anything in between;
+   id masked, see `trial.app_state`), never anything in between;
 3. runs `dbt build` again and checks it converges to the reference final state (Audit
    excepted: a kill after the commit leaves one more Audit row) with a consistent ledger.
 
@@ -20,7 +20,7 @@ rollback's transaction, which takes the same backfill lock.
 
 Kill points are spread over the whole run (fractions of its measured length) and over the
 apply transaction (fractions of its measured length after the lock is seen). Where each one
-landed is read from the database just before the kill (see `RunSnapshot.stage`).
+landed is read from the database just before the kill (see `watch.RunSnapshot.stage`).
 
 Every dbt run of the harness passes `run_claim_grace_period: "0 seconds"`: the killed
 run's claim is still in `backfill_active_runs`, and the harness knows that run is dead
@@ -30,54 +30,34 @@ otherwise stands in for.
 
 from __future__ import annotations
 
-import os
-import signal
-import subprocess
 import time
 from collections import Counter
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from backfill_tools.appdb import AppSchema, connect
-from backfill_tools.dbtrun import DbtProject
-from backfill_tools.generate import generate
-from backfill_tools.trial import (
-    APPLICATION_NAME,
-    APPLY_STAGES,
+from backfill_tools.db.appdb import AppSchema, connect
+from backfill_tools.db.server import Server
+from backfill_tools.harness.trial import (
+    COMMANDS,
     PROJECT_SCHEMA,
-    ROLLBACK_STAGES,
     AppState,
-    RunSnapshot,
-    RunWatcher,
-    Server,
     app_state,
     differing_tables,
+    install_slow_apply,
     ledger_problems,
+    make_template,
     project_for,
     run_done,
 )
-
-MODES = ("sigkill", "terminate", "sigkill+terminate")
-COMMANDS = {"build": ("build",), "rollback": ("run-operation", "rollback_backfill")}
-STAGE_LADDERS = {"build": ("apply", APPLY_STAGES), "rollback": ("rollback", ROLLBACK_STAGES)}
-POLL_SECONDS = 0.005
-
-
-@dataclass(frozen=True)
-class KillPoint:
-    """When and how to kill: `delay` seconds after `anchor` - the run's start ("start"),
-    the moment a backend is first seen holding the backfill lock ("apply"), the moment it
-    is first seen writing an app table ("stage:Lead": holding a write lock on "Lead"), or
-    the moment it is first seen without the lock again, i.e. the apply committed
-    ("commit") - by `mode`."""
-
-    mode: str
-    anchor: str
-    delay: float
-
-    def describe(self) -> str:
-        return f"{self.mode} at {self.anchor}+{self.delay:.2f}s"
+from backfill_tools.harness.watch import (
+    APPLY_STAGES,
+    MODES,
+    POLL_SECONDS,
+    STAGE_LADDERS,
+    KillPoint,
+    watched_run,
+)
 
 
 @dataclass(frozen=True)
@@ -179,139 +159,15 @@ def format_trial(trial: TrialResult) -> str:
     )
 
 
-# -- the dataset ---------------------------------------------------------------------------------
-def install_slow_apply(env: dict[str, str], app: AppSchema, seconds: float) -> None:
-    """Test-only: each statement of the backfill that writes an app table sleeps `seconds`
-    after its rows are written (a statement-level trigger; the app's own statements do not
-    sleep), so the apply transaction lasts long enough on a small dataset for kills and
-    app traffic to land inside it. Changes no data."""
-    s = f'"{app.schema}"'
-    statements = [
-        f"create or replace function {s}.crash_test_slow_statement() returns trigger"
-        f" language plpgsql as $$ begin"
-        f" if current_setting('application_name') = '{APPLICATION_NAME}' then"
-        f" perform pg_sleep({float(seconds)}); end if; return null; end $$"
-    ]
-    for table in ("Customer", "CustomerAddress", "Lead", "Job", "Audit"):
-        statements.append(
-            f"create trigger crash_test_slow_statement after insert or update or delete"
-            f' on {s}."{table}" for each statement execute function'
-            f" {s}.crash_test_slow_statement()"
-        )
-    conn = connect(env)
-    with conn.cursor() as cur:
-        for statement in statements:
-            cur.execute(statement)
-    conn.commit()
-    conn.close()
-
-
-def make_template(server: Server, config: CrashConfig) -> str:
+def make_crash_template(server: Server, config: CrashConfig) -> str:
+    """The generated dataset (with one applied run when the rollback is killed)."""
     name = f"{config.prefix}_template"
-    env = server.recreate(name)
-    conn = connect(env)
-    config.app.create(conn)
-    generate(conn, config.app, config.leads, seed=config.seed)
-    conn.close()
-    if config.operation == "rollback":
-        applied = project_for(env, config.app, config.work_dir / "dbt-template").run(
-            "build", check=False
-        )
-        if not run_done("build", applied.output):
-            raise RuntimeError(f"the run on the template failed:\n{applied.output[-3000:]}")
+    applied = config.operation == "rollback"
+    dbt_dir = config.work_dir / "dbt-template" if applied else None
+    env = make_template(server, name, config.app, config.leads, config.seed, dbt_dir)
     if config.slow_apply > 0:
         install_slow_apply(env, config.app, config.slow_apply)
     return name
-
-
-# -- one run, watched and maybe killed --------------------------------------------------------
-def _start(project: DbtProject, command: tuple[str, ...], log: Path) -> subprocess.Popen:
-    with log.open("w") as out:
-        return subprocess.Popen(
-            project.command(*command),
-            cwd=project.project_dir,
-            env=project.process_env(),
-            stdout=out,
-            stderr=subprocess.STDOUT,
-        )
-
-
-def _kill(proc: subprocess.Popen, watcher: RunWatcher, snap: RunSnapshot, mode: str) -> None:
-    if mode in ("sigkill", "sigkill+terminate"):
-        os.kill(proc.pid, signal.SIGKILL)
-    if mode == "terminate":
-        if snap.holder_pid is not None:
-            watcher.terminate(snap.holder_pid)
-        else:
-            watcher.terminate_all()
-    if mode == "sigkill+terminate":
-        watcher.terminate_all()
-
-
-def _anchor_reached(point: KillPoint, snapshots: list[RunSnapshot]) -> float | None:
-    latest = snapshots[-1]
-    if point.anchor == "apply" and latest.in_apply:
-        return latest.elapsed
-    stage = point.anchor.removeprefix("stage:")
-    if point.anchor.startswith("stage:") and stage in latest.written_tables:
-        return latest.elapsed
-    committed = not latest.in_apply and any(snap.in_apply for snap in snapshots)
-    if point.anchor == "commit" and committed:
-        return latest.elapsed
-    return None
-
-
-@dataclass
-class RunOutcome:
-    """A watched run: what was seen, the look just before the kill, how it ended."""
-
-    snapshots: list[RunSnapshot]
-    killed: RunSnapshot | None
-    returncode: int
-    lingered: float  # seconds the killed run's backends outlived the kill
-
-
-def watched_run(
-    project: DbtProject,
-    env: dict[str, str],
-    app: AppSchema,
-    log: Path,
-    point: KillPoint | None,
-    operation: str = "build",
-) -> RunOutcome:
-    """Run `dbt build` (or the rollback), polling its backends; kill it at `point` (if
-    given and reached)."""
-    label, ladder = STAGE_LADDERS[operation]
-    watcher = RunWatcher(env, app.schema, label=label, ladder=ladder)
-    proc = _start(project, COMMANDS[operation], log)
-    snapshots: list[RunSnapshot] = []
-    anchor = 0.0 if point is not None and point.anchor == "start" else None
-    killed: RunSnapshot | None = None
-    lingered = 0.0
-    try:
-        while proc.poll() is None:
-            snap = watcher.snapshot()
-            snapshots.append(snap)
-            if point is not None and anchor is None:
-                anchor = _anchor_reached(point, snapshots)
-            if point is not None and anchor is not None:
-                remaining = anchor + point.delay - snap.elapsed
-                if remaining <= 0:
-                    killed = watcher.snapshot()
-                    _kill(proc, watcher, killed, point.mode)
-                    break
-                time.sleep(min(remaining, POLL_SECONDS))
-            else:
-                time.sleep(POLL_SECONDS)
-        proc.wait(timeout=900)
-        if killed is not None:
-            lingered = watcher.wait_until_gone()
-    finally:
-        if proc.poll() is None:
-            proc.kill()
-            proc.wait()
-        watcher.close()
-    return RunOutcome(snapshots, killed, int(proc.returncode), lingered)
 
 
 def measure_reference(server: Server, template: str, config: CrashConfig) -> Reference:
@@ -435,7 +291,7 @@ def run_crash_test(
 ) -> CrashReport:
     config.work_dir.mkdir(parents=True, exist_ok=True)
     started = time.monotonic()
-    template = make_template(server, config)
+    template = make_crash_template(server, config)
     out(
         f"template: {config.leads:,} leads (seed {config.seed}), slow_apply={config.slow_apply}s,"
         f" killing: {' '.join(['dbt', *COMMANDS[config.operation]])}"
@@ -461,7 +317,7 @@ def run_crash_test(
     finally:
         if not config.keep:
             for name in (template, f"{config.prefix}_trial"):
-                server.drop(name)
+                server.drop_database(name)
     report = CrashReport(reference, trials)
     out(report.summary())
     out(f"elapsed: {time.monotonic() - started:.0f} s; logs in {config.work_dir}")

@@ -24,8 +24,8 @@ from decimal import Decimal
 
 import psycopg2.extensions
 
-from backfill_tools.appdb import AppSchema
-from backfill_tools.generate import TRUTH_SCHEMA
+from backfill_tools.db.appdb import AppSchema
+from backfill_tools.quality.generate import TRUTH_SCHEMA
 
 # Leads without a customer are singleton clusters: they add no pairs, 1 each to the B-cubed
 # precision sum and 1/|person| to the recall sum, so only linked leads are grouped by cell.

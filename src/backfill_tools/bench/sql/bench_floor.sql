@@ -2,7 +2,7 @@
 -- one transaction. Priority keys (PSID > phone > e-mail > the lead itself) with the
 -- original script's naive normalization, one new customer per group of unlinked leads,
 -- then the lead and job links and one Audit row. No plan, no ledger, no checks.
--- {schema} and {psid_column} are replaced by backfill_tools.bench_baselines.
+-- {schema} and {psid_column} are replaced by backfill_tools.bench.baselines.
 begin;
 
 create temporary table floor_lead_groups on commit drop as
