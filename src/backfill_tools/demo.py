@@ -102,6 +102,7 @@ Where to look:
    psql -c 'select payload from "Audit" order by created_at desc limit 1'
    .venv/bin/dbt build --vars '{{dry_run: true, verbose: true}}'   # preview again, per group
    .venv/bin/backfill-dev report                                 # review of this run, in reports/
+   .venv/bin/dbt run-operation resolve_conflicts --args '{{dry_run: true}}'   # the app's next step
    .venv/bin/dbt run-operation rollback_backfill --args '{{dry_run: true}}'
    .venv/bin/backfill-dev db stop                                # stop the database
 """,
