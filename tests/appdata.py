@@ -134,6 +134,17 @@ class AppDatabase:
         )
         return note_id
 
+    def fail_on(self, event: str, table: str, message: str) -> None:
+        """Make every `event` (insert, update, delete) on `table` raise `message`: a failure
+        injected late into a write path's transaction, to prove it changes nothing."""
+        name = f"fail_{table.lower()}_{event}"
+        self.execute(
+            f"create function {name}() returns trigger language plpgsql as"
+            f" $$ begin raise exception '{message}'; end $$;"
+            f" create trigger {name} before {event} on {self.table(table)}"
+            f" for each row execute function {name}();"
+        )
+
     def lead_customer(self, lead_id: str) -> str | None:
         value = self.scalar(
             f"select customer_id from {self.table('Lead')} where id = %s", (lead_id,)

@@ -190,12 +190,7 @@ def test_failure_in_the_middle_of_the_apply_leaves_app_tables_untouched(
     seed_small_app(app_db)
     before = app_db.fingerprints()
     # Jobs are written after customers, addresses and leads: make that write fail.
-    app_db.execute(
-        "create function fail_job_update() returns trigger language plpgsql as"
-        " $$ begin raise exception 'injected failure while linking jobs'; end $$;"
-        ' create trigger fail_job_update before update on "Job"'
-        " for each row execute function fail_job_update();"
-    )
+    app_db.fail_on("update", "Job", "injected failure while linking jobs")
 
     result = project.build(check=False)
 

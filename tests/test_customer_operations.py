@@ -200,12 +200,7 @@ def test_a_failure_in_the_middle_of_a_merge_changes_nothing(
     ids = seed_clean_app(app_db)
     project.build()
     before = state(app_db)
-    app_db.execute(
-        "create function fail_customer_delete() returns trigger language plpgsql as"
-        " $$ begin raise exception 'injected failure while deleting the customer'; end $$;"
-        ' create trigger fail_customer_delete before delete on "Customer"'
-        " for each row execute function fail_customer_delete();"
-    )
+    app_db.fail_on("delete", "Customer", "injected failure while deleting the customer")
 
     result = merge(
         project,
@@ -225,12 +220,7 @@ def test_a_failure_in_the_middle_of_a_split_changes_nothing(
     ids = seed_clean_app(app_db)
     project.build()
     before = state(app_db)
-    app_db.execute(
-        "create function fail_address_insert() returns trigger language plpgsql as"
-        " $$ begin raise exception 'injected failure while adding addresses'; end $$;"
-        ' create trigger fail_address_insert before insert on "CustomerAddress"'
-        " for each row execute function fail_address_insert();"
-    )
+    app_db.fail_on("insert", "CustomerAddress", "injected failure while adding addresses")
 
     result = operation(
         project,
@@ -419,12 +409,7 @@ def test_a_failure_in_the_middle_of_resolve_conflicts_changes_nothing(
     project.build()
     assert app_db.scalar(f"select count(*) from {SCHEMA}.plan_conflicts") > 0
     before = state(app_db)
-    app_db.execute(
-        "create function fail_customer_delete() returns trigger language plpgsql as"
-        " $$ begin raise exception 'injected failure while deleting the customer'; end $$;"
-        ' create trigger fail_customer_delete before delete on "Customer"'
-        " for each row execute function fail_customer_delete();"
-    )
+    app_db.fail_on("delete", "Customer", "injected failure while deleting the customer")
 
     result = operation(project, "resolve_conflicts", check=False)
 

@@ -263,12 +263,7 @@ def test_a_failure_in_the_middle_of_the_rollback_changes_nothing(
     before = app_db.fingerprints()
     ledger_before = ledger_rows(app_db)
     # customers are deleted after the jobs and leads are unlinked and the addresses deleted
-    app_db.execute(
-        "create function fail_customer_delete() returns trigger language plpgsql as"
-        " $$ begin raise exception 'injected failure while deleting customers'; end $$;"
-        ' create trigger fail_customer_delete before delete on "Customer"'
-        " for each row execute function fail_customer_delete();"
-    )
+    app_db.fail_on("delete", "Customer", "injected failure while deleting customers")
 
     result = operation(project, "rollback_backfill", check=False)
 
