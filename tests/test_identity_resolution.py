@@ -27,6 +27,7 @@ EPOCH = datetime(2025, 3, 1, tzinfo=timezone.utc)
 NAMESPACE = uuid.UUID("6f1d3a52-0000-4000-8000-000000000000")
 CHAIN_LENGTH = 2_000
 OVER_CAP = 26  # leads sharing one value: one more than the default cap of 25
+ADDRESS_OVER_CAP = 11  # one more than identity_max_leads_per_address
 SCHEMA = "customer_backfill"
 
 
@@ -48,6 +49,7 @@ class Lead:
     phone: str | None = None
     email: str | None = None
     name: str | None = None
+    address: str | None = None
     customer: str | None = None  # label of an existing customer it is linked to
     created_at: datetime | None = None
 
@@ -94,7 +96,7 @@ class Scenario:
         for lead in leads:
             db.add_lead(
                 psid=lead.psid, phone=lead.phone, email=lead.email, name=lead.name,
-                customer_id=uid(lead.customer) if lead.customer else None,
+                address=lead.address, customer_id=uid(lead.customer) if lead.customer else None,
                 id=lead.id, created_at=lead.created_at,
             )  # fmt: skip
 
@@ -179,6 +181,45 @@ def hand_made_cases() -> Scenario:
     s.lead("vchain_u2", phone="(512) 321-4002", name="Otto")
     s.lead("vchain_psid_b", psid="2000000000000032", phone="(512) 321-4002", name="Otto")
     s.overrides.append(("force_link", "vchain_u1", "vchain_u2"))
+    # the address stage: one street written in different forms, with the same first name
+    s.lead("addr_forms_1", psid="2000000000000041", name="Maya Lopez",
+           address="123 North Main Street, Apt 4, Springfield, IL 62704")
+    s.lead("addr_forms_2", phone="(217) 555-4101", name="maya",
+           address="123 N. Main St #4, Springfield, IL")
+    # a street line alone takes the one locality the other leads give it
+    s.lead("addr_street_1", phone="(512) 555-4201", name="Noel Park",
+           address="77 Birch Ave, Austin, TX 78701")
+    s.lead("addr_street_2", email="noel.park@mail-f.com", name="Noel", address="77 birch avenue")
+    # ... but not to a household member, a lead without a name, another unit, another town
+    s.lead("addr_house_1", psid="2000000000000042", name="Omar Reed",
+           address="9 Cedar Ct, Denver, CO 80202")
+    s.lead("addr_house_2", phone="(720) 555-4301", name="Lina Reed",
+           address="9 Cedar Court, Denver, CO 80202")
+    s.lead("addr_unnamed_1", psid="2000000000000043", name="Pia Snow",
+           address="15 Aspen Rd, Boise, ID 83702")
+    s.lead("addr_unnamed_2", phone="(208) 555-4401", address="15 Aspen Road, Boise, ID 83702")
+    s.lead("addr_unit_1", psid="2000000000000044", name="Quinn Vale",
+           address="400 Lake Blvd Apt 1, Reno, NV 89501")
+    s.lead("addr_unit_2", phone="(775) 555-4501", name="Quinn Vale",
+           address="400 Lake Blvd Apt 2, Reno, NV 89501")
+    s.lead("addr_town_1", psid="2000000000000045", name="Rosa Diaz",
+           address="31 Pine St, Salem, OR 97301")
+    s.lead("addr_town_2", phone="(978) 555-4601", name="Rosa Diaz",
+           address="31 Pine St, Salem, MA 01970")
+    # ... nor across two PSIDs, two phones or two existing customers
+    s.lead("addr_psids_1", psid="2000000000000046", name="Sam Cole", address="8 Ivy Ln, Tulsa, OK 74103")
+    s.lead("addr_psids_2", psid="2000000000000047", name="Sam Cole", address="8 Ivy Lane, Tulsa, OK 74103")
+    s.lead("addr_phones_1", phone="(918) 555-4701", name="Vic Hale", address="5 Elm Pl, Tulsa, OK 74104")
+    s.lead("addr_phones_2", phone="(918) 555-4702", name="Vic Hale", address="5 Elm Place, Tulsa, OK 74104")
+    s.customers.append(Customer("cust_t1", name="Tess Moon", phone="(316) 555-4801"))
+    s.customers.append(Customer("cust_t2", name="Tess Moon", email="tess.moon@mail-g.com"))
+    s.lead("addr_cust_1", phone="(316) 555-4801", name="Tess Moon", customer="cust_t1",
+           address="60 Oak Dr, Wichita, KS 67202")
+    s.lead("addr_cust_2", email="tess.moon@mail-g.com", name="Tess", customer="cust_t2",
+           address="60 Oak Drive, Wichita, KS 67202")
+    # an address more leads give than the cap (an office): links nothing
+    for n in range(ADDRESS_OVER_CAP):
+        s.lead(f"addr_cap_{n}", name="Uma Office", address="1 Market Plaza, San Francisco, CA 94105")
     # a chain of 2,000 leads, one force_link after the other, created in random order
     rng = random.Random(2000)
     minutes = list(range(CHAIN_LENGTH))
@@ -211,7 +252,7 @@ class Built:
 
     db: AppDatabase
     project: DbtProject
-    planned_without_guard: dict[str, str | None]  # lead id -> customer id, guard off
+    planned_without_guard: dict[str, str | None]  # lead id -> customer id, guard and address off
     first_plan: dict[str, str | None]  # lead id -> customer id, the real run's plan
 
     def customer(self, label: str) -> str | None:
@@ -256,7 +297,9 @@ def _prepare(
 @pytest.fixture(scope="module")
 def built(pg_server: Server, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Built]:
     db, project = _prepare(pg_server, "identity_cases", tmp_path_factory.mktemp("dbt"), None)
-    project.build(dry_run=True, vars={"identity_household_guard": False})
+    project.build(
+        dry_run=True, vars={"identity_household_guard": False, "identity_address_stage": False}
+    )
     planned_without_guard = _plan(db)
     project.build()
     yield Built(db, project, planned_without_guard, _plan(db))
@@ -347,7 +390,7 @@ def test_role_address_links_nothing_but_stays_the_customers_email(built: Built) 
 def test_email_never_joins_groups_holding_different_phones(built: Built) -> None:
     assert built.apart("phones_1", "phones_2")
     vetoed = built.refusals(refusal_type="vetoed_link", identifier_value="nia.fox@mail-b.com")
-    assert [row[1] for row in vetoed] == ["email_would_join_different_phones"]
+    assert [row[1] for row in vetoed] == ["would_join_different_phones"]
 
 
 def test_psid_twins_differing_by_whitespace_are_one_customer(built: Built) -> None:
@@ -393,6 +436,78 @@ def test_a_chain_that_would_join_two_psids_is_vetoed_as_a_whole(built: Built) ->
         ("would_join_different_psids", "5123214001", 3),
         ("would_join_different_psids", "5123214002", 3),
     ]
+
+
+def test_address_joins_the_same_first_name_in_any_written_form(built: Built) -> None:
+    assert built.same("addr_forms_1", "addr_forms_2")
+    assert built.same("addr_street_1", "addr_street_2")
+    explained = built.db.query(
+        f"select linked_by_identifier_type, linked_by_identifier_value"
+        f" from {SCHEMA}.identity_lead_explanations where lead_id = %s",
+        (uid("addr_forms_2"),),
+    )
+    assert explained == [("address", "123 n main st unit 4|springfield il")]
+    metadata = built.db.scalar(
+        'select metadata from "Customer" where id = %s', (built.customer("addr_forms_1"),)
+    )
+    assert metadata["matchedOn"] == ["address"]
+
+
+def test_address_stage_off_joins_nothing_by_address(built: Built) -> None:
+    without = built.planned_without_guard
+    assert without[uid("addr_forms_1")] != without[uid("addr_forms_2")]
+    assert without[uid("addr_street_1")] != without[uid("addr_street_2")]
+
+
+@pytest.mark.parametrize(
+    ("labels", "reason"),
+    [
+        (("addr_house_1", "addr_house_2"), "address_names_differ"),
+        (("addr_unnamed_1", "addr_unnamed_2"), "address_without_name"),
+        (("addr_psids_1", "addr_psids_2"), "would_join_different_psids"),
+        (("addr_phones_1", "addr_phones_2"), "would_join_different_phones"),
+        (("addr_cust_1", "addr_cust_2"), "would_join_different_existing_customers"),
+    ],
+)  # fmt: skip
+def test_address_never_joins_what_a_rule_keeps_apart(
+    built: Built, labels: tuple[str, ...], reason: str
+) -> None:
+    assert built.apart(*labels)
+    reasons = {
+        row[0]
+        for row in built.db.query(
+            f"select veto_reason from {SCHEMA}.int_identity_links_address"
+            f" where veto_reason is not null and identifier_value in ("
+            f"  select identifier_value from {SCHEMA}.int_node_identifiers"
+            f"  join {SCHEMA}.int_identity_nodes using (node_id)"
+            f"  where identifier_type = 'address' and lead_id = any(%s::uuid[]))",
+            ([uid(label) for label in labels],),
+        )
+    }
+    assert reasons == {reason}
+
+
+def test_address_keys_tell_units_and_towns_apart(built: Built) -> None:
+    assert built.apart("addr_unit_1", "addr_unit_2")
+    assert built.apart("addr_town_1", "addr_town_2")
+    keys = dict(
+        built.db.query(
+            f"select lead_id::text, string_agg(address_key, ' ' order by address_key)"
+            f" from {SCHEMA}.int_lead_address_keys where lead_id = any(%s::uuid[]) group by 1",
+            ([uid(label) for label in ("addr_unit_1", "addr_unit_2", "addr_town_2")],),
+        )
+    )
+    assert keys == {
+        uid("addr_unit_1"): "400 lake blvd unit 1|89501 400 lake blvd unit 1|reno nv",
+        uid("addr_unit_2"): "400 lake blvd unit 2|89501 400 lake blvd unit 2|reno nv",
+        uid("addr_town_2"): "31 pine st|01970 31 pine st|salem ma",
+    }
+
+
+def test_address_over_the_cap_links_nothing(built: Built) -> None:
+    assert built.apart(*(f"addr_cap_{n}" for n in range(ADDRESS_OVER_CAP)))
+    rejected = built.refusals(refusal_type="rejected_value", identifier_value="1 market plaza|94105")
+    assert [row[1] for row in rejected] == ["suspected_placeholder_over_cap"]
 
 
 def test_chain_of_2000_leads_converges_to_one_customer(built: Built) -> None:

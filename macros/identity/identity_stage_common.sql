@@ -14,7 +14,7 @@
         when 1 then 'do_not_link'
         when 2 then 'would_join_different_existing_customers'
         when 3 then 'would_join_different_psids'
-        when 4 then 'email_would_join_different_phones'
+        when 4 then 'would_join_different_phones'
         when 5 then 'household_guard'
     end
 {%- endmacro %}
@@ -109,4 +109,10 @@ key_identifiers as (
     where
         overrides.override_type = 'do_not_link'
         and overrides.override_status = 'applicable'
+{%- endmacro %}
+
+
+{% macro identity_stages() -%}
+    {#- The stages of the staged grouping, in their order (a list, for loops). -#}
+    {{ return(['force_link', 'psid', 'phone', 'email', 'address']) }}
 {%- endmacro %}

@@ -4,7 +4,7 @@
     break a rule through a chain of values (e.g. A-phone1-B-phone2-C with A and C
     holding different PSIDs) is vetoed as a whole: its groups stay as they were.
     The groups' profiles come from the stage's touches (every joined group is one). -#}
-{%- set household_guard = var('identity_household_guard') and stage in ('phone', 'email') %}
+{%- set household_guard = (var('identity_household_guard') and stage in ('phone', 'email')) or stage == 'address' %}
 with
 
 -- referenced several times: inlined (not materialized), so joins use its indexes
@@ -69,7 +69,7 @@ key_conflicts as (
         component_id,
         case
             when count(*) filter (where cardinality(customer_ids) > 0) > 1 then 2
-            {%- if stage in ('phone', 'email') %}
+            {%- if stage in ('phone', 'email', 'address') %}
             when count(*) filter (where cardinality(psids) > 0) > 1 then 3
             {%- endif %}
         end as conflict_rank
@@ -81,7 +81,7 @@ key_conflicts as (
 
 phone_set_conflicts as (
 
-    {% if stage == 'email' %}
+    {% if stage in ('email', 'address') %}
     select distinct
         left_side.component_id,
         4 as conflict_rank

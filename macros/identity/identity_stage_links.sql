@@ -4,8 +4,13 @@
     are checked per class with counts: two groups of a class holding existing
     customers, PSIDs (phone, e-mail) or different phones (e-mail) - or a do_not_link
     pair - veto the whole class. Without the household guard's split, a value is
-    one class: set-wise, every group it touches is refused together. -#}
+    one class: set-wise, every group it touches is refused together. An address is
+    always split by first names, and a group without a name is a class of its own:
+    a household shares its address, so only an agreeing name makes it evidence
+    (refused as `address_names_differ` or `address_without_name`, not as a
+    household to review: sharing an address is what households do). -#}
 {%- set household_guard = var('identity_household_guard') and stage in ('phone', 'email') %}
+{%- set names_required = stage == 'address' %}
 with
 
 -- referenced several times: inlined (not materialized), so each use reads the table
@@ -50,13 +55,18 @@ classed as (
 
     select
         stage_touches.*,
+        coalesce(value_first_names.distinct_first_names, 0) as value_first_name_count,
         {% if household_guard -%}
             coalesce(value_first_names.distinct_first_names, 0) > 1
         {%- else -%}
             false
         {%- endif %} as is_household_split,
         case
-            {% if household_guard -%}
+            {% if names_required -%}
+            when cardinality(stage_touches.first_names) > 0
+                then array_to_string(stage_touches.first_names, ' ')
+            else 'unnamed:' || stage_touches.group_id
+            {%- elif household_guard -%}
             when coalesce(value_first_names.distinct_first_names, 0) <= 1 then '*'
             when cardinality(stage_touches.first_names) > 0
                 then array_to_string(stage_touches.first_names, ' ')
@@ -125,10 +135,10 @@ decided as (
         case
             when do_not_link_classes.value_key is not null then 1
             when class_counts.groups_with_customers > 1 then 2
-            {%- if stage in ('phone', 'email') %}
+            {%- if stage in ('phone', 'email', 'address') %}
             when class_counts.groups_with_psids > 1 then 3
             {%- endif %}
-            {%- if stage == 'email' %}
+            {%- if stage in ('email', 'address') %}
             when class_counts.groups_with_phones > 1 and class_counts.distinct_phones > 1 then 4
             {%- endif %}
         end as conflict_rank
@@ -164,6 +174,10 @@ final as (
         end as anchor_group_id,
         case
             when conflict_rank is not null then {{ identity_conflict_reason('conflict_rank') }}
+            {%- if names_required %}
+            when class_group_count = 1 and value_first_name_count > 1 then 'address_names_differ'
+            when class_group_count = 1 then 'address_without_name'
+            {%- endif %}
             when class_group_count = 1 then 'household_guard'
         end as veto_reason,
         psids,

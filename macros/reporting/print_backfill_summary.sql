@@ -68,6 +68,7 @@
     {% do print('   - By PSID:      ' ~ row['customers_by_psid']) %}
     {% do print('   - By Phone:     ' ~ row['customers_by_phone']) %}
     {% do print('   - By Email:     ' ~ row['customers_by_email']) %}
+    {% do print('   - By Address:   ' ~ row['customers_by_address']) %}
     {% do print('   - Individual:   ' ~ row['customers_individual']) %}
     {% do print('') %}
     {% do print('Plan: ' ~ target.schema ~ '.plan_customers, plan_lead_links, plan_job_links,'

@@ -53,6 +53,7 @@ blocklist_normalized as (
         case lower(btrim(blocklist.identifier_type))
             when 'phone' then {{ normalize_phone('blocklist.pattern') }}
             when 'email' then {{ normalize_email('blocklist.pattern') }}
+            when 'address' then {{ address_street_words(address_street_line('lower(blocklist.pattern)')) }}
             else {{ normalize_psid('blocklist.pattern') }}
         end as normalized_value,
         btrim(blocklist.pattern) as pattern,
@@ -77,7 +78,27 @@ blocklist_matches as (
         on
             value_counts.identifier_type = blocklist_normalized.identifier_type
             and value_counts.identifier_value = blocklist_normalized.normalized_value
-    where blocklist_normalized.match_kind = 'value'
+    where
+        blocklist_normalized.match_kind = 'value'
+        and blocklist_normalized.identifier_type <> 'address'
+
+    union all
+
+    -- an address: its street line, in any locality and with any unit
+    select
+        value_counts.identifier_type,
+        value_counts.identifier_value,
+        blocklist_normalized.reason
+
+    from value_counts
+    inner join blocklist_normalized
+        on
+            value_counts.identifier_type = blocklist_normalized.identifier_type
+            and regexp_replace(split_part(value_counts.identifier_value, '|', 1), ' unit [a-z0-9]+$', '')
+            = blocklist_normalized.normalized_value
+    where
+        blocklist_normalized.match_kind = 'value'
+        and blocklist_normalized.identifier_type = 'address'
 
     union all
 
@@ -148,6 +169,7 @@ screened as materialized (
         case value_counts.identifier_type
             when 'psid' then {{ identity_lead_cap('psid') }}
             when 'phone' then {{ identity_lead_cap('phone') }}
+            when 'address' then {{ identity_lead_cap('address') }}
             else {{ identity_lead_cap('email') }}
         end as lead_cap,
         {{ identifier_rejection_reason(

@@ -6,7 +6,7 @@
     523,946 joined nodes of a million leads in an index; and built here it runs
     beside the grouping's last model instead of after the plan's.
 -#}
-{%- set stages = ['force_link', 'psid', 'phone', 'email'] %}
+{%- set stages = identity_stages() %}
 {{ config(
     indexes=[{'columns': ['node_id'], 'unique': true}],
 ) }}

@@ -69,6 +69,12 @@ email_groups as not materialized (
 
 ),
 
+address_groups as not materialized (
+
+    select * from {{ ref('int_identity_groups_address') }}
+
+),
+
 members as not materialized (
 
     -- every node with its final group (the last stage's)
@@ -77,11 +83,11 @@ members as not materialized (
         nodes.node_type,
         nodes.lead_id,
         nodes.customer_id,
-        email_groups.group_id
+        address_groups.group_id
 
     from nodes
-    inner join email_groups
-        on nodes.node_id = email_groups.node_id
+    inner join address_groups
+        on nodes.node_id = address_groups.node_id
 
 ),
 
@@ -124,26 +130,36 @@ stage_joined_nodes as (
     from email_groups
     where group_id <> prior_group_id
 
+    union all
+
+    select
+        node_id,
+        'address' as link_stage
+
+    from address_groups
+    where group_id <> prior_group_id
+
 ),
 
 group_stages as (
 
     select
-        email_groups.group_id,
+        address_groups.group_id,
         array_remove(
             array[
                 case when bool_or(stage_joined_nodes.link_stage = 'force_link') then 'force_link' end,
                 case when bool_or(stage_joined_nodes.link_stage = 'psid') then 'psid' end,
                 case when bool_or(stage_joined_nodes.link_stage = 'phone') then 'phone' end,
-                case when bool_or(stage_joined_nodes.link_stage = 'email') then 'email' end
+                case when bool_or(stage_joined_nodes.link_stage = 'email') then 'email' end,
+                case when bool_or(stage_joined_nodes.link_stage = 'address') then 'address' end
             ],
             null
         ) as matched_on
 
     from stage_joined_nodes
-    inner join email_groups
-        on stage_joined_nodes.node_id = email_groups.node_id
-    group by email_groups.group_id
+    inner join address_groups
+        on stage_joined_nodes.node_id = address_groups.node_id
+    group by address_groups.group_id
 
 ),
 
@@ -209,7 +225,7 @@ usable_node_identifiers as (
 
 strongest_identifiers as (
 
-    -- the group's strongest usable identifier (PSID, then phone, then e-mail),
+    -- the group's strongest usable identifier (PSID, then phone, e-mail, address),
     -- from its earliest node that has one
     select distinct on (members.group_id)
         members.group_id,
@@ -221,7 +237,9 @@ strongest_identifiers as (
         on members.node_id = usable_node_identifiers.node_id
     order by
         members.group_id asc,
-        case usable_node_identifiers.identifier_type when 'psid' then 1 when 'phone' then 2 else 3 end asc,
+        case usable_node_identifiers.identifier_type
+            when 'psid' then 1 when 'phone' then 2 when 'email' then 3 else 4
+        end asc,
         members.node_id asc,
         usable_node_identifiers.identifier_value asc
 

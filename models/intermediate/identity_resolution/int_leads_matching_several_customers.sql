@@ -55,6 +55,8 @@ customer_identifiers as (
     where
         nodes.customer_id is not null
         and identifier_values.is_usable_for_linking
+        -- an address is shared by a household: the address stage decides by name
+        and node_identifiers.identifier_type <> 'address'
 
 ),
 

@@ -1,7 +1,7 @@
 {#-
     Every identifier every node carries, as normalized in staging: a lead's PSID,
-    phone and e-mail, an existing customer's phone and e-mail. Read the staging
-    views once here (they normalize on the fly); everything after joins this.
+    phone, e-mail and address keys (int_lead_address_keys), an existing customer's
+    phone and e-mail. Everything after joins this.
 -#}
 {{ config(
     indexes=[
@@ -21,6 +21,12 @@ leads as (
 customers as (
 
     select * from {{ ref('stg_app__customers') }}
+
+),
+
+lead_address_keys as (
+
+    select * from {{ ref('int_lead_address_keys') }}
 
 ),
 
@@ -51,6 +57,19 @@ lead_identifiers as (
 
 ),
 
+lead_addresses as (
+
+    select
+        nodes.node_id,
+        'address' as identifier_type,
+        lead_address_keys.address_key as identifier_value
+
+    from lead_address_keys
+    inner join nodes
+        on lead_address_keys.lead_id = nodes.lead_id
+
+),
+
 customer_identifiers as (
 
     select
@@ -76,6 +95,8 @@ customer_identifiers as (
 final as (
 
     select * from lead_identifiers
+    union all
+    select * from lead_addresses
     union all
     select * from customer_identifiers
 

@@ -61,6 +61,7 @@ customer_counts as (
         count(*) filter (where is_new_customer and group_type = 'psid') as customers_by_psid,
         count(*) filter (where is_new_customer and group_type = 'phone') as customers_by_phone,
         count(*) filter (where is_new_customer and group_type = 'email') as customers_by_email,
+        count(*) filter (where is_new_customer and group_type = 'address') as customers_by_address,
         count(*) filter (where is_new_customer and group_type = 'individual')
             as customers_individual
 
@@ -89,6 +90,7 @@ final as (
         customer_counts.customers_by_psid,
         customer_counts.customers_by_phone,
         customer_counts.customers_by_email,
+        customer_counts.customers_by_address,
         customer_counts.customers_individual
 
     from lead_counts

@@ -3,7 +3,7 @@
     stage and the identifier (type and value) that first joined it to other leads,
     the rule, and the identifiers of the lead that were refused, with why.
 -#}
-{%- set stages = ['force_link', 'psid', 'phone', 'email'] %}
+{%- set stages = identity_stages() %}
 {{ config(indexes=[{'columns': ['lead_id'], 'unique': true}, {'columns': ['customer_id']}]) }}
 
 with

@@ -5,7 +5,7 @@
     candidate, per chain of links vetoed as a whole, per merge candidate, and per
     override that could not be applied.
 -#}
-{%- set stages = ['force_link', 'psid', 'phone', 'email'] %}
+{%- set stages = identity_stages() %}
 {%- set sample = 50 %}
 
 with

@@ -10,7 +10,8 @@
     materialized='incremental',
     incremental_strategy='append',
     full_refresh=false,
-    on_schema_change='fail',
+    -- a column added by a release is added to an existing history (null in its rows)
+    on_schema_change='append_new_columns',
     indexes=[{'columns': ['run_id'], 'unique': true}],
     pre_hook=[
         "{{ begin_backfill_transaction() }}",
@@ -110,6 +111,7 @@ final as (
         plan_summary.customers_by_phone,
         plan_summary.customers_by_email,
         plan_summary.customers_individual,
+        plan_summary.customers_by_address,
         jsonb_build_object(
             'runId', plan_summary.run_id,
             'mode', 'apply',
@@ -133,6 +135,7 @@ final as (
                 'psid', plan_summary.customers_by_psid,
                 'phone', plan_summary.customers_by_phone,
                 'email', plan_summary.customers_by_email,
+                'address', plan_summary.customers_by_address,
                 'individual', plan_summary.customers_individual
             ),
             'conflicts', conflict_sample.conflicts,
