@@ -220,6 +220,12 @@ def hand_made_cases() -> Scenario:
     # an address more leads give than the cap (an office): links nothing
     for n in range(ADDRESS_OVER_CAP):
         s.lead(f"addr_cap_{n}", name="Uma Office", address="1 Market Plaza, San Francisco, CA 94105")
+    # the business's own address, typed into leads by staff: blocklisted (in `built`)
+    s.lead("addr_block_1", psid="2000000000000048", name="Wes Shop",
+           address="100 Main Street, Springfield, IL 62701")
+    s.lead("addr_block_2", phone="(217) 555-4901", name="Wes Shop",
+           address="100 Main St Suite 5, Springfield, IL 62701")
+    s.lead("addr_block_3", email="wes.shop@mail-h.com", name="Wes", address="100 main st, springfield, il")
     # a chain of 2,000 leads, one force_link after the other, created in random order
     rng = random.Random(2000)
     minutes = list(range(CHAIN_LENGTH))
@@ -254,6 +260,7 @@ class Built:
     project: DbtProject
     planned_without_guard: dict[str, str | None]  # lead id -> customer id, guard and address off
     first_plan: dict[str, str | None]  # lead id -> customer id, the real run's plan
+    blocklisted_plan: dict[str, str | None]  # a dry run after blocklisting an address
 
     def customer(self, label: str) -> str | None:
         return self.db.lead_customer(uid(label))
@@ -302,7 +309,14 @@ def built(pg_server: Server, tmp_path_factory: pytest.TempPathFactory) -> Iterat
     )
     planned_without_guard = _plan(db)
     project.build()
-    yield Built(db, project, planned_without_guard, _plan(db))
+    first_plan = _plan(db)
+    # a row added to the blocklist seed's table (a dry run of what it changes)
+    db.execute(
+        f"insert into {SCHEMA}.identifier_blocklist (identifier_type, match_kind, pattern, reason)"
+        " values ('address', 'value', '100 MAIN STREET', 'our shop')"
+    )
+    project.run("run", "--select", "int_identifier_values_screened+", vars={"dry_run": True})
+    yield Built(db, project, planned_without_guard, first_plan, _plan(db))
     _drop_database(pg_server, db)
 
 
@@ -508,6 +522,20 @@ def test_address_over_the_cap_links_nothing(built: Built) -> None:
     assert built.apart(*(f"addr_cap_{n}" for n in range(ADDRESS_OVER_CAP)))
     rejected = built.refusals(refusal_type="rejected_value", identifier_value="1 market plaza|94105")
     assert [row[1] for row in rejected] == ["suspected_placeholder_over_cap"]
+
+
+def test_a_blocklisted_address_links_nothing_in_any_town_or_unit(built: Built) -> None:
+    before, after = built.first_plan, built.blocklisted_plan
+    labels = ("addr_block_1", "addr_block_3")
+    assert before[uid(labels[0])] == before[uid(labels[1])]
+    assert after[uid(labels[0])] != after[uid(labels[1])]
+    rejected = built.refusals(refusal_type="rejected_value", reason="blocklist: our shop")
+    assert sorted(row[2] for row in rejected) == [
+        "100 main st unit 5|62701",
+        "100 main st unit 5|springfield il",
+        "100 main st|62701",
+        "100 main st|springfield il",
+    ]
 
 
 def test_chain_of_2000_leads_converges_to_one_customer(built: Built) -> None:

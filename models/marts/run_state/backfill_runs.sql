@@ -4,13 +4,13 @@
     `backfill_ledger`); the model then adds this run's row, counted from what was
     actually written, and its post-hook adds the Audit row. dbt commits once, at
     the end: every write of the run commits together or not at all.
-    In a dry run the hooks render to nothing and no row is added.
+    In a dry run the hooks render to nothing and no row is added. A column a new
+    release adds is appended to an existing history (null in its earlier rows).
 -#}
 {{ config(
     materialized='incremental',
     incremental_strategy='append',
     full_refresh=false,
-    -- a column added by a release is added to an existing history (null in its rows)
     on_schema_change='append_new_columns',
     indexes=[{'columns': ['run_id'], 'unique': true}],
     pre_hook=[
