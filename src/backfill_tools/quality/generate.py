@@ -227,7 +227,7 @@ class MessRates:
     # a lead (fraction of address leads), and persons giving their office building
     # (fraction of persons; each of their address leads gives it at office_address_use).
     business_address_leads: float = 0.008
-    office_persons: float = 0.01
+    office_persons: float = 0.02
     office_address_use: float = 0.50
     psid_whitespace_persons: float = 0.01  # multi-lead Messenger persons with a ' psid' twin
     app_customer_persons: float = 0.05  # persons the app already made a Customer for
