@@ -7,11 +7,19 @@ measure how well a grouping of leads into customers recovers the real people.
 The data carries the mess of a real deployment (see `MessRates`): several leads per
 person linked only through chains of shared values, one number in many phone formats,
 email case and whitespace noise, gmail dot/+tag variants, role addresses shared by a few
-people, households sharing one phone, placeholder values, empty leads, free-form
-addresses, and customers the app already created and partly linked.
+people, households sharing one phone, placeholder values, empty leads, and customers the
+app already created and partly linked.
 
-Everything derives from one seeded `random.Random` (uuids included), so the same seed and
-size give byte-identical tables. Rows are loaded with `COPY ... FROM STDIN` in chunks.
+Addresses are structured (`Address`) and each lead writes its own way (St/Street, N/North,
+Apt 4/#4/Unit 4, with or without the ZIP, the street line alone, other casing, free-form
+text), with the traps of linking by address: housemates with their own phones at one
+address, unrelated persons in units of one building (leads leaving the unit off), movers,
+and the business's and office buildings' addresses given by many persons. The truth's
+`lead_address` holds the place each lead's address writes, as a normalized key.
+
+Everything derives from one seed (uuids included; addresses from a second stream seeded
+from it), so the same seed and size give byte-identical tables. Rows are loaded with
+`COPY ... FROM STDIN` in chunks.
 """
 
 from __future__ import annotations
