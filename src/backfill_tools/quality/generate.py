@@ -7,11 +7,19 @@ measure how well a grouping of leads into customers recovers the real people.
 The data carries the mess of a real deployment (see `MessRates`): several leads per
 person linked only through chains of shared values, one number in many phone formats,
 email case and whitespace noise, gmail dot/+tag variants, role addresses shared by a few
-people, households sharing one phone, placeholder values, empty leads, free-form
-addresses, and customers the app already created and partly linked.
+people, households sharing one phone, placeholder values, empty leads, and customers the
+app already created and partly linked.
 
-Everything derives from one seeded `random.Random` (uuids included), so the same seed and
-size give byte-identical tables. Rows are loaded with `COPY ... FROM STDIN` in chunks.
+Addresses are structured (`Address`) and each lead writes its own way (St/Street, N/North,
+Apt 4/#4/Unit 4, with or without the ZIP, the street line alone, other casing, free-form
+text), with the traps of linking by address: housemates with their own phones at one
+address, unrelated persons in units of one building (leads leaving the unit off), movers,
+and the business's and office buildings' addresses given by many persons. The truth's
+`lead_address` holds the place each lead's address writes, as a normalized key.
+
+Everything derives from one seed (uuids included; addresses from a second stream seeded
+from it), so the same seed and size give byte-identical tables. Rows are loaded with
+`COPY ... FROM STDIN` in chunks.
 """
 
 from __future__ import annotations
@@ -23,7 +31,7 @@ import sys
 import time
 from collections.abc import Iterator, Sequence
 from concurrent.futures import Future, ThreadPoolExecutor
-from dataclasses import asdict, dataclass, fields
+from dataclasses import asdict, dataclass, field, fields, replace
 from typing import TypeVar
 
 import psycopg2.extensions
@@ -37,7 +45,15 @@ SPAN_SECONDS = 730 * 86_400  # leads are created over two years
 DAY = 86_400
 CHUNK_LEADS = 50_000
 PROGRESS_EVERY = 100_000
-COPY_ORDER = ("customer", "lead", "job", "person", "lead_person", "customer_person")
+COPY_ORDER = (
+    "customer",
+    "lead",
+    "job",
+    "person",
+    "lead_person",
+    "lead_address",
+    "customer_person",
+)
 NULL = r"\N"  # COPY text format; no generated value contains a tab, newline or backslash
 
 PLACEHOLDER_PHONES = ("0000000000", "(123) 456-7890", "555-555-5555", "1111111111")
@@ -105,8 +121,22 @@ STREETS = (
     "Oak", "Maple", "Pine", "Cedar", "Elm", "Washington", "Lake", "Hill", "Main", "Park",
     "Sunset", "Lincoln", "Jefferson", "Highland", "Church", "Willow", "Meadow", "River",
     "Spring", "Ridge", "Walnut", "Chestnut", "Franklin", "Madison", "Forest", "Cherry",
+    "1st", "2nd", "3rd", "5th", "Martin Luther King", "Old Mill",
 )  # fmt: skip
-STREET_SUFFIXES = ("St", "Ave", "Rd", "Blvd", "Dr", "Ln", "Ct", "Way", "Pl")
+# The USPS abbreviation of each suffix and its full word (a lead writes either).
+SUFFIX_WORDS = {
+    "St": "Street", "Ave": "Avenue", "Rd": "Road", "Blvd": "Boulevard", "Dr": "Drive",
+    "Ln": "Lane", "Ct": "Court", "Way": "Way", "Pl": "Place", "Cir": "Circle",
+    "Ter": "Terrace", "Pkwy": "Parkway",
+}  # fmt: skip
+STREET_SUFFIXES = tuple(SUFFIX_WORDS)
+DIRECTION_WORDS = {"N": "North", "S": "South", "E": "East", "W": "West"}
+DIRECTIONS = tuple(DIRECTION_WORDS)
+# How a lead writes an apartment's unit (weights), and an office's suite.
+APARTMENT_UNIT_FORMS = (("Apt {u}", 40), ("Apt. {u}", 15), ("#{u}", 25), ("Unit {u}", 15),
+                        ("Apt #{u}", 5))  # fmt: skip
+SUITE_UNIT_FORMS = (("Suite {u}", 50), ("Ste {u}", 30), ("Ste. {u}", 10), ("#{u}", 10))
+OFFICE_BUILDINGS = 8  # office addresses many unrelated persons give (their workplace)
 FREE_FORM_ADDRESSES = (
     "corner of 5th and main",
     "behind the walmart on {street}",
@@ -148,6 +178,8 @@ def _weighted(pairs: tuple[tuple[str, int], ...]) -> tuple[str, ...]:
 _DOMAIN_POOL = _weighted(EMAIL_DOMAINS)
 _JOB_STATUS_POOL = _weighted(JOB_STATUSES)
 _NANP_FORMAT_POOL = _weighted(NANP_FORMATS)
+_APARTMENT_UNIT_POOL = _weighted(APARTMENT_UNIT_FORMS)
+_SUITE_UNIT_POOL = _weighted(SUITE_UNIT_FORMS)
 
 
 @dataclass(frozen=True)
@@ -174,6 +206,37 @@ class MessRates:
     address_leads: float = 0.60  # leads with an address
     address_case_variant: float = 0.12  # ... written in other casing
     address_free_form: float = 0.08  # ... free-form ("corner of 5th and main")
+    # How a lead writes a real address (fractions of the leads with a non-free-form one).
+    # Lead forms have one free-text field: people type the street line alone when the
+    # business is local (the city is implied), leave the ZIP off often, and abbreviate as
+    # they like. The rates are guesses in the range address-cleaning vendors report.
+    address_street_only: float = 0.10  # "123 Main St Apt 4": no city, state nor ZIP
+    address_without_zip: float = 0.15  # "123 Main St, Springfield, IL"
+    suffix_full_word: float = 0.30  # "Street" rather than "St"
+    direction_full_word: float = 0.30  # "North" rather than "N"
+    abbreviation_period: float = 0.15  # "St." / "N." (of the abbreviations)
+    unit_comma: float = 0.50  # "123 Main St, Apt 4" rather than "123 Main St Apt 4"
+    unit_omitted: float = 0.20  # a unit's lead gives the building only ("123 Main St")
+    # Where persons live (fractions of persons). About a third of US households rent,
+    # most of those in buildings with several units; a quarter of streets carry a
+    # direction prefix (N Main St and S Main St are different streets).
+    directional_streets: float = 0.25  # addresses on a street with a direction prefix
+    building_unit_persons: float = 0.20  # persons living in a unit of a building
+    building_join: float = 0.80  # ... in a building other persons already live in
+    max_building_units: int = 40
+    # Persons living with another person at the same address, each with their own phone,
+    # e-mail and PSID (besides household_persons, who share the phone too): the trap of
+    # linking by address. Mostly family (same last name), sometimes roommates.
+    address_household_persons: float = 0.12
+    housemate_same_last_name: float = 0.80
+    movers: float = 0.08  # multi-lead persons whose later leads give a new address
+    mover_other_city: float = 0.30  # ... in another city
+    # Addresses that are nobody's home: the staff typing the business's own address into
+    # a lead (fraction of address leads), and persons giving their office building
+    # (fraction of persons; each of their address leads gives it at office_address_use).
+    business_address_leads: float = 0.008
+    office_persons: float = 0.02
+    office_address_use: float = 0.50
     psid_whitespace_persons: float = 0.01  # multi-lead Messenger persons with a ' psid' twin
     app_customer_persons: float = 0.05  # persons the app already made a Customer for
     app_duplicate_customer: float = 0.30  # ... and a second one later (the app's duplicate)
@@ -209,6 +272,17 @@ class GenerationSummary:
     role_email_persons: int = 0
     psid_whitespace_leads: int = 0
     leads_with_address: int = 0
+    households_sharing_address: int = 0  # pairs at one address with their own phones
+    housemate_persons: int = 0
+    movers: int = 0  # persons whose later leads give a new address
+    buildings: int = 0  # buildings with units
+    building_units: int = 0  # units handed out (persons living in a building)
+    shared_addresses: int = 0  # non-home addresses (the business's, office buildings)
+    shared_address_leads: int = 0  # leads giving one of them
+    street_only_addresses: int = 0  # leads giving the street line alone
+    addresses_without_zip: int = 0
+    unit_omitted_leads: int = 0  # leads of a unit's resident giving the building only
+    free_form_addresses: int = 0
     seconds: float = 0.0
 
     def format(self) -> str:
@@ -219,6 +293,47 @@ class GenerationSummary:
             text = f"{value:.1f}" if isinstance(value, float) else f"{value:,}"
             lines.append(f"{f.name.ljust(width)}  {text}")
         return "\n".join(lines)
+
+
+@dataclass(slots=True)
+class Address:
+    """One real place (the truth behind every way a lead writes it).
+
+    `key` is what an address stage should reduce each written form to: upper case, the
+    suffix and direction abbreviated, the unit after '#', then the ZIP
+    ("123 N MAIN ST #4B 62704").
+    """
+
+    number: int
+    direction: str  # "" or one of DIRECTIONS
+    street: str
+    suffix: str  # one of STREET_SUFFIXES (the abbreviation)
+    unit: str  # "" or "4", "4B", "304"
+    unit_forms: tuple[str, ...]  # how leads write the unit (_APARTMENT_UNIT_POOL or suites)
+    city: str
+    state: str
+    zip_code: str
+    lat: float
+    lng: float
+    kind: str  # home, unit (in a building), office, business
+    key: str = field(init=False, default="")
+
+    def __post_init__(self) -> None:
+        parts = [str(self.number), self.direction, self.street, self.suffix]
+        if self.unit:
+            parts.append(f"#{self.unit}")
+        parts.append(self.zip_code)
+        self.key = " ".join(part for part in parts if part).upper()
+
+
+@dataclass(slots=True)
+class _Building:
+    """A building whose units several unrelated persons live in."""
+
+    entrance: Address  # without unit
+    unit_style: int  # 0: "4", 1: "304" (floor and number), 2: "4B"
+    units_left: int
+    taken: set[str]
 
 
 @dataclass(slots=True)
@@ -233,9 +348,11 @@ class _Person:
     email: str | None
     gmail: bool
     psid: str | None
-    address: str
-    lat: float
-    lng: float
+    city: City
+    home: Address
+    office: Address | None = None  # an office building the person gives sometimes
+    moved_to: Address | None = None  # the new home of a mover
+    moved_at: int = 0  # the index of the mover's first lead at the new home
     customer_id: str | None = None
     duplicate_customer_id: str | None = None  # the app's second customer for the person
     duplicate_created_at: int = 0
@@ -285,9 +402,12 @@ class _Generator:
     the same determinism, several times less overhead per draw.
     """
 
-    def __init__(self, rng: random.Random, rates: MessRates) -> None:
+    def __init__(self, rng: random.Random, rates: MessRates, address_rng: random.Random) -> None:
         self.rng = rng
         self.random = rng.random
+        # Addresses draw from their own stream (`arandom`, `apick`, `abelow`): how they are
+        # written can be tuned without changing anyone's phone, e-mail or PSID.
+        self.arandom = address_rng.random
         self.rates = rates
         self.summary = GenerationSummary()
         self.next_person_id = 1
@@ -296,15 +416,34 @@ class _Generator:
         self.used_psids: set[str] = set()
         self.open_roles: list[tuple[str, int]] = []  # (role address, persons still to get it)
         self.rows: dict[str, list[str]] = {name: [] for name in COPY_ORDER}
-        rate = rates.household_persons
-        self.household_spawn = rate / (2 - rate)  # a new person brings a partner
+        # A new person brings a partner (shared phone) or a housemate (own phone) so that
+        # the two kinds of pairs make up their rates of all persons.
+        paired = rates.household_persons + rates.address_household_persons
+        self.household_spawn = rates.household_persons / (2 - paired)
+        housemates = rates.address_household_persons / (2 - paired)
+        self.housemate_spawn = housemates / (1 - self.household_spawn)
         self.buffered_leads = 0
+        self.used_places: set[tuple[str, int, str, int, int]] = set()
+        self.open_buildings: dict[str, list[_Building]] = {}
+        self.shared_keys: set[str] = set()
+        self.business = self._shared_place("business")
+        offices = [self._shared_place("office") for _ in range(OFFICE_BUILDINGS)]
+        # a few offices are big: the first is picked OFFICE_BUILDINGS times as often as the last
+        self.office_pool = tuple(
+            office for i, office in enumerate(offices) for _ in range(OFFICE_BUILDINGS - i)
+        )
 
     def pick(self, options: Sequence[T]) -> T:
         return options[int(self.random() * len(options))]
 
     def below(self, n: int) -> int:
         return int(self.random() * n)
+
+    def apick(self, options: Sequence[T]) -> T:
+        return options[int(self.arandom() * len(options))]
+
+    def abelow(self, n: int) -> int:
+        return int(self.arandom() * n)
 
     def uuid(self) -> str:
         return uuid4_text(self.rng.getrandbits(128))
@@ -336,11 +475,15 @@ class _Generator:
     # -- persons ----------------------------------------------------------------------
     def household(self) -> list[_Person]:
         first = self._person(None)
-        if self.random() >= self.household_spawn:
-            return [first]
-        return [first, self._person(first)]
+        if self.random() < self.household_spawn:
+            return [first, self._person(first, shares_phone=True)]
+        if self.arandom() < self.housemate_spawn:
+            return [first, self._person(first, shares_phone=False)]
+        return [first]
 
-    def _person(self, partner: _Person | None) -> _Person:
+    def _person(self, partner: _Person | None, shares_phone: bool = True) -> _Person:
+        """A new person; with `partner`, one living at the partner's address (sharing the
+        phone too, or with an own one)."""
         rates = self.rates
         person_id = self.next_person_id
         self.next_person_id += 1
@@ -349,16 +492,19 @@ class _Generator:
             last = self.pick(LAST_NAMES)
             city = self.pick(CITIES)
             country, phone = self._new_phone(city[3])
-            address, lat, lng = self._home_address(city)
+            home = self._home(city)
             household_id = person_id
         else:
             while first == partner.first:
                 first = self.pick(FIRST_NAMES)
-            last, country, phone = partner.last, partner.country, partner.phone
-            address, lat, lng = partner.address, partner.lat, partner.lng
-            household_id = partner.household_id
-            self.summary.household_phones += 1
-            self.summary.household_persons += 2
+            city, home, household_id = partner.city, partner.home, partner.household_id
+            if shares_phone:
+                last, country, phone = partner.last, partner.country, partner.phone
+                self.summary.household_phones += 1
+                self.summary.household_persons += 2
+            else:
+                last = self._housemate_last_name(partner)
+                country, phone = self._new_phone(city[3])
         second_phone = None
         if self.random() < rates.second_phone_persons:
             second_phone = self._new_phone(phone[:3], country="1")[1]
@@ -366,8 +512,17 @@ class _Generator:
             self.summary.international_persons += 1
         email, gmail = self._email(first, last)
         psid = self._new_psid() if self.random() < rates.messenger_persons else None
+        office = self.apick(self.office_pool) if self.arandom() < rates.office_persons else None
         return _Person(person_id, household_id, first, last, country, phone, second_phone,
-                       email, gmail, psid, address, lat, lng)  # fmt: skip
+                       email, gmail, psid, city, home, office)  # fmt: skip
+
+    def _housemate_last_name(self, partner: _Person) -> str:
+        """Family mostly shares the last name; roommates do not."""
+        self.summary.households_sharing_address += 1
+        self.summary.housemate_persons += 2
+        if self.arandom() < self.rates.housemate_same_last_name:
+            return partner.last
+        return self.apick(LAST_NAMES)
 
     def _new_phone(self, local_area: str, country: str | None = None) -> tuple[str, str]:
         """A number nobody else has; NANP ones mostly in the area code of `local_area`."""
@@ -436,16 +591,77 @@ class _Generator:
         self.open_roles.append((address, 1 + self.below(2)))
         return address
 
-    def _home_address(self, city: City) -> tuple[str, float, float]:
+    # -- places ------------------------------------------------------------------------
+    def _place(self, city: City, kind: str) -> Address:
+        """A number on a street of `city` that no other place has (two persons share an
+        address only when this generator says so)."""
+        rates = self.rates
         name, state, zip_prefix, _, lat, lng = city
-        zip_code = f"{zip_prefix:03d}{self.below(100):02d}"
-        number = 1 + self.below(9_999)
-        street = f"{number} {self.pick(STREETS)} {self.pick(STREET_SUFFIXES)}"
-        return (
-            f"{street}, {name}, {state} {zip_code}",
-            lat + (self.random() - 0.5) * 0.16,
-            lng + (self.random() - 0.5) * 0.16,
-        )
+        while True:
+            number = 1 + self.abelow(9_999)
+            street, suffix = self.abelow(len(STREETS)), self.abelow(len(STREET_SUFFIXES))
+            direction = self.apick(DIRECTIONS) if self.arandom() < rates.directional_streets else ""
+            spot = (name, number, direction, street, suffix)
+            if spot not in self.used_places:
+                self.used_places.add(spot)
+                break
+        # one ZIP per stretch of a street, as the post office draws them
+        zip_code = f"{zip_prefix:03d}{(street * 7 + suffix * 13 + number // 2_500) % 100:02d}"
+        return Address(number, direction, STREETS[street], STREET_SUFFIXES[suffix], "",
+                       _APARTMENT_UNIT_POOL, name, state, zip_code,
+                       lat + (self.arandom() - 0.5) * 0.16, lng + (self.arandom() - 0.5) * 0.16,
+                       kind)  # fmt: skip
+
+    def _home(self, city: City) -> Address:
+        if self.arandom() < self.rates.building_unit_persons:
+            return self._building_unit(city)
+        return self._place(city, "home")
+
+    def _building_unit(self, city: City) -> Address:
+        """A free unit of a building in `city`: mostly one other persons already live in."""
+        rates = self.rates
+        open_here = self.open_buildings.setdefault(city[0], [])
+        if open_here and self.arandom() < rates.building_join:
+            building = open_here[self.abelow(len(open_here))]
+        else:
+            units = 2 + self.abelow(rates.max_building_units - 1)
+            building = _Building(self._place(city, "unit"), self.abelow(3), units, set())
+            open_here.append(building)
+            self.summary.buildings += 1
+        unit = self._unit_name(building.unit_style)
+        while unit in building.taken:
+            unit = self._unit_name(building.unit_style)
+        building.taken.add(unit)
+        building.units_left -= 1
+        if building.units_left == 0:
+            open_here.remove(building)
+        self.summary.building_units += 1
+        return replace(building.entrance, unit=unit)
+
+    def _unit_name(self, style: int) -> str:
+        """ "4" (1-60), "304" (floor 1-6, 12 per floor) or "4B" (48 of them): each style has
+        more names than max_building_units."""
+        if style == 0:
+            return str(1 + self.abelow(60))
+        if style == 1:
+            return f"{1 + self.abelow(6)}{1 + self.abelow(12):02d}"
+        return f"{1 + self.abelow(12)}{'ABCD'[self.abelow(4)]}"
+
+    def _shared_place(self, kind: str) -> Address:
+        """The business's own address or an office building: half of them with a suite."""
+        entrance = self._place(self.apick(CITIES), kind)
+        if self.arandom() < 0.5:
+            return entrance
+        return replace(entrance, unit=str(100 * (1 + self.abelow(9))), unit_forms=_SUITE_UNIT_POOL)
+
+    def _move(self, person: _Person, lead_count: int) -> None:
+        """The person's leads from a random later one on give a new home."""
+        city = person.city
+        if self.arandom() < self.rates.mover_other_city:
+            city = self.apick(CITIES)
+        person.moved_to = self._home(city)
+        person.moved_at = 1 + self.abelow(lead_count - 1)
+        self.summary.movers += 1
 
     # -- how a value is written on one lead --------------------------------------------
     @staticmethod
@@ -505,26 +721,80 @@ class _Generator:
             return f"{person.first} {person.last} "
         return "" if x < 0.98 else None
 
-    def address_text(self, person: _Person) -> tuple[str | None, float | None, float | None]:
-        rates = self.rates
-        if self.random() >= rates.address_leads:
-            return None, None, None
-        x = self.random()
-        lat = round(person.lat + (self.random() - 0.5) * 0.0006, 6)
-        lng = round(person.lng + (self.random() - 0.5) * 0.0006, 6)
+    def address_text(
+        self, person: _Person, index: int
+    ) -> tuple[str | None, float | None, float | None, Address | None]:
+        """The address on the person's lead number `index` (text, lat, lng), and the place
+        it writes (None for free-form text, which names no place)."""
+        rates, random_ = self.rates, self.arandom
+        if random_() >= rates.address_leads:
+            return None, None, None, None
+        place = self._lead_place(person, index)
+        lat = round(place.lat + (random_() - 0.5) * 0.0006, 6)
+        lng = round(place.lng + (random_() - 0.5) * 0.0006, 6)
+        x = random_()
         if x < rates.address_free_form:
-            text = self.pick(FREE_FORM_ADDRESSES).format(
-                street=self.pick(STREETS).lower(),
-                suffix=self.pick(STREET_SUFFIXES).lower(),
-                number=1 + self.below(9_999),
+            self.summary.free_form_addresses += 1
+            text = self.apick(FREE_FORM_ADDRESSES).format(
+                street=self.apick(STREETS).lower(),
+                suffix=self.apick(STREET_SUFFIXES).lower(),
+                number=1 + self.abelow(9_999),
             )
-            if self.random() < 0.5:  # geocoded roughly, or not at all
-                return text, lat, lng
-            return text, None, None
+            if random_() < 0.5:  # geocoded roughly, or not at all
+                return text, lat, lng, None
+            return text, None, None, None
+        text = self._written(place)
         if x < rates.address_free_form + rates.address_case_variant:
-            text = person.address.upper() if self.random() < 0.5 else person.address.lower()
-            return text, lat, lng
-        return person.address, lat, lng
+            text = text.upper() if random_() < 0.5 else text.lower()
+        return text, lat, lng, place
+
+    def _lead_place(self, person: _Person, index: int) -> Address:
+        rates = self.rates
+        if self.arandom() < rates.business_address_leads:
+            return self.business
+        if person.office is not None and self.arandom() < rates.office_address_use:
+            return person.office
+        if person.moved_to is not None and index >= person.moved_at:
+            return person.moved_to
+        return person.home
+
+    def _written(self, place: Address) -> str:
+        """The place as a person types it: street line, then maybe city and state, ZIP."""
+        rates, s = self.rates, self.summary
+        line = self._street_line(place)
+        x = self.arandom()
+        if x < rates.address_street_only:
+            s.street_only_addresses += 1
+            return line
+        if x < rates.address_street_only + rates.address_without_zip:
+            s.addresses_without_zip += 1
+            return f"{line}, {place.city}, {place.state}"
+        return f"{line}, {place.city}, {place.state} {place.zip_code}"
+
+    def _street_line(self, place: Address) -> str:
+        """ "123 N Main St Apt 4", with each part abbreviated or not, the unit maybe left off."""
+        rates, random_ = self.rates, self.arandom
+        suffix = place.suffix
+        if random_() < rates.suffix_full_word:
+            suffix = SUFFIX_WORDS[suffix]
+        elif random_() < rates.abbreviation_period and SUFFIX_WORDS[suffix] != suffix:
+            suffix += "."
+        street = f"{place.street} {suffix}"
+        if place.direction:
+            direction = place.direction
+            if random_() < rates.direction_full_word:
+                direction = DIRECTION_WORDS[direction]
+            elif random_() < rates.abbreviation_period:
+                direction += "."
+            street = f"{direction} {street}"
+        line = f"{place.number} {street}"
+        if not place.unit:
+            return line
+        if random_() < rates.unit_omitted:
+            self.summary.unit_omitted_leads += 1
+            return line
+        separator = ", " if random_() < rates.unit_comma else " "
+        return line + separator + self.apick(place.unit_forms).format(u=place.unit)
 
     # -- rows ---------------------------------------------------------------------------
     def emit(self, person: _Person, lead_count: int) -> None:
@@ -533,8 +803,10 @@ class _Generator:
         s.multi_lead_persons += lead_count > 1
         self.rows["person"].append(
             f"{person.person_id}\t{person.first}\t{person.last}\t{person.household_id}\t"
-            f"{self.e164(person.country, person.phone)}\n"
+            f"{self.e164(person.country, person.phone)}\t{person.home.key}\n"
         )
+        if lead_count > 1 and self.arandom() < rates.movers:
+            self._move(person, lead_count)
         created = START_EPOCH + self.below(SPAN_SECONDS - 30 * DAY)
         if self.random() < rates.app_customer_persons:
             self._emit_app_customer(person, created)
@@ -620,7 +892,7 @@ class _Generator:
             s.messenger_leads += 1
         else:
             s.sms_leads += 1
-        address, lat, lng = self.address_text(person)
+        address, lat, lng, place = self.address_text(person, index)
         s.leads_with_address += address is not None
         customer_id = None
         if person.customer_id and self.random() < rates.app_customer_lead_link:
@@ -637,10 +909,20 @@ class _Generator:
             f"{_timestamp(created)}\t{_timestamp(updated)}\n"
         )
         self.rows["lead_person"].append(f"{lead_id}\t{person.person_id}\n")
+        if place is not None:
+            self._emit_lead_address(lead_id, place)
         s.leads += 1
         if self.random() < rates.leads_with_jobs:
             for _ in range(2 if self.random() < rates.second_job else 1):
                 self._emit_job(person, lead_id, customer_id, created)
+
+    def _emit_lead_address(self, lead_id: str, place: Address) -> None:
+        self.rows["lead_address"].append(f"{lead_id}\t{place.key}\t{place.kind}\n")
+        if place.kind in ("office", "business"):
+            self.summary.shared_address_leads += 1
+            if place.key not in self.shared_keys:
+                self.shared_keys.add(place.key)
+                self.summary.shared_addresses += 1
 
     def _emit_job(
         self, person: _Person, lead_id: str, lead_customer: str | None, lead_at: int
@@ -678,9 +960,11 @@ def _copy_targets(app: AppSchema) -> dict[str, str]:
             "created_at, updated_at)"
         ),
         "person": (
-            f"{TRUTH_SCHEMA}.person (person_id, first_name, last_name, household_id, phone_e164)"
+            f"{TRUTH_SCHEMA}.person "
+            "(person_id, first_name, last_name, household_id, phone_e164, address_key)"
         ),
         "lead_person": f"{TRUTH_SCHEMA}.lead_person (lead_id, person_id)",
+        "lead_address": f"{TRUTH_SCHEMA}.lead_address (lead_id, address_key, address_kind)",
         "customer_person": f"{TRUTH_SCHEMA}.customer_person (customer_id, person_id)",
     }
 
@@ -695,9 +979,20 @@ create table {TRUTH_SCHEMA}.person (
     first_name text not null,
     last_name text not null,
     household_id bigint not null,
-    phone_e164 text not null
+    phone_e164 text not null,
+    address_key text not null
 );
+comment on column {TRUTH_SCHEMA}.person.address_key is
+    'The home at the first lead, as an address key (123 N MAIN ST #4B 62704).';
 create table {TRUTH_SCHEMA}.lead_person (lead_id uuid not null, person_id bigint not null);
+create table {TRUTH_SCHEMA}.lead_address (
+    lead_id uuid not null,
+    address_key text not null,
+    address_kind text not null
+);
+comment on table {TRUTH_SCHEMA}.lead_address is
+    'The place each lead address writes (none for free-form text): its key, and whether it is '
+    'a home, a unit in a building, an office building or the business''s own address.';
 create table {TRUTH_SCHEMA}.customer_person (customer_id uuid not null, person_id bigint not null);
 create table {TRUTH_SCHEMA}.generation (
     seed bigint not null,
@@ -710,6 +1005,8 @@ create table {TRUTH_SCHEMA}.generation (
 TRUTH_KEYS = f"""
 alter table {TRUTH_SCHEMA}.person add primary key (person_id);
 alter table {TRUTH_SCHEMA}.lead_person add primary key (lead_id);
+alter table {TRUTH_SCHEMA}.lead_address add primary key (lead_id);
+create index on {TRUTH_SCHEMA}.lead_address (address_key);
 alter table {TRUTH_SCHEMA}.customer_person add primary key (customer_id);
 create index on {TRUTH_SCHEMA}.lead_person (person_id);
 """
@@ -767,7 +1064,7 @@ def generate(
             f'the app tables in schema "{app.schema}" are not empty: reset them first '
             "(generate(..., reset=True) or `backfill-dev generate --reset`)"
         )
-    gen = _Generator(random.Random(seed), rates)
+    gen = _Generator(random.Random(seed), rates, random.Random(f"addresses {seed}"))
     targets = _copy_targets(app)
     # Python makes the next chunk while PostgreSQL loads the previous one (the COPY runs in
     # a thread: psycopg2 releases the GIL while libpq sends and waits).
