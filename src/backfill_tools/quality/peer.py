@@ -270,7 +270,9 @@ def _linker(columns: dict[str, list[str | None]], settings: Any) -> Linker:
     from splink import DuckDBAPI, Linker
 
     db_api = DuckDBAPI()
-    return Linker(db_api.register(columns), settings, log_level=logging.WARNING)
+    # ERROR: its warnings (levels EM cannot train on this data, names that never differ
+    # within a phone's leads) would bury the table
+    return Linker(db_api.register(columns), settings, log_level=logging.ERROR)
 
 
 def deterministic_clusters(columns: dict[str, list[str | None]]) -> list[tuple[str, str]]:
