@@ -660,6 +660,33 @@ def test_score_of_a_hand_made_grouping(app_db: AppDatabase) -> None:
     assert scores.customers_with_two_psids == 1
 
 
+def test_score_of_a_cluster_table_is_the_same_as_of_customer_ids(app_db: AppDatabase) -> None:
+    """A peer tool's clusters (a table lead_id -> cluster_id) are scored by the same SQL as
+    Lead.customer_id: the same grouping gives the same scores, a missing lead is unlinked."""
+    summary = generate(app_db.conn, app_db.schema, 2_000, seed=3)
+    app_db.conn.commit()
+    by_customer_id = score(app_db.conn, app_db.schema)
+    app_db.execute(
+        """create table peer_clusters as
+               select id as lead_id, customer_id as cluster_id
+               from "Lead" where customer_id is not null;
+           update "Lead" set customer_id = null"""
+    )
+
+    assert score(app_db.conn, app_db.schema, clusters="peer_clusters") == by_customer_id
+    assert score(app_db.conn, app_db.schema).customers == 0  # Lead itself is untouched
+
+    # the truth as clusters (integer ids): perfect
+    app_db.execute(
+        f"""create table truth_clusters as
+                select lead_id, person_id as cluster_id from {TRUTH_SCHEMA}.lead_person"""
+    )
+    perfect = score(app_db.conn, app_db.schema, clusters="truth_clusters")
+    assert (perfect.pairwise_precision, perfect.pairwise_recall) == (1.0, 1.0)
+    assert (perfect.bcubed_precision, perfect.bcubed_recall) == (1.0, 1.0)
+    assert perfect.customers == summary.persons and perfect.unlinked_leads == 0
+
+
 def test_score_needs_the_truth(app_db: AppDatabase) -> None:
     with pytest.raises(RuntimeError, match="generate"):
         score(app_db.conn, app_db.schema)

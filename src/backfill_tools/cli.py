@@ -4,7 +4,7 @@
     backfill-dev schema create|drop [--schema S] [--psid-column C] [--no-customer-fks]
     backfill-dev generate --leads N [--seed S] [--reset] [--schema S] [--psid-column C]
     backfill-dev score [--schema S] [--psid-column C]
-    backfill-dev quality [--leads N] [--seed S] [--keep]
+    backfill-dev quality [--leads N] [--seed S] [--keep] [--no-peer]
     backfill-dev report [--out DIR] [--schema S]
     backfill-dev demo [--leads N] [--seed S]
     backfill-dev lineage
@@ -261,12 +261,20 @@ def _quality_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
         "--keep", action="store_true", help="keep the scratch databases (backfill_quality_*)"
     )
+    parser.add_argument(
+        "--no-peer",
+        dest="peer",
+        action="store_false",
+        help="skip Splink's rows (Splink, a development dependency, installs on first use)",
+    )
 
 
 def _quality(args: argparse.Namespace) -> int:
     from backfill_tools.quality.groupings import run_quality
 
-    return run_quality(scratch_server(), leads=args.leads, seed=args.seed, keep=args.keep)
+    return run_quality(
+        scratch_server(), leads=args.leads, seed=args.seed, keep=args.keep, peer=args.peer
+    )
 
 
 def _report_arguments(parser: argparse.ArgumentParser) -> None:

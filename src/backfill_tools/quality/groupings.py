@@ -11,7 +11,10 @@ the app's exact lookup by phone (E.164) finds a returning person's own customer,
 * the one-pass priority grouping of the original script (`grouping_strategy: priority`),
 * the staged identity resolution (the default),
 * the same with the household guard off (what the guard costs and buys),
-* the same with phones stored as 10 national digits (what the app's format buys).
+* the same with phones stored as 10 national digits (what the app's format buys),
+* and, as a peer (`peer.py`, skipped with `peer=False`), Splink's deterministic and tuned
+  probabilistic linkage of the same leads, read from the labeled database before any dbt
+  run and scored by the same SQL (the columns that describe the app's path show "-").
 
 The scratch databases (`backfill_quality_*`) are dropped afterwards unless `keep`.
 """
@@ -32,6 +35,7 @@ from backfill_tools.db.appdb import AppSchema, connect
 from backfill_tools.db.server import Server
 from backfill_tools.dbtrun import DbtProject
 from backfill_tools.quality.generate import generate_database
+from backfill_tools.quality.peer import PeerOutcome, run_peers
 from backfill_tools.quality.score import AppLookup, Scores, app_lookup, score
 
 DATA_DATABASE = "backfill_quality_data"
@@ -158,8 +162,9 @@ def _applied(conn: psycopg2.extensions.connection) -> bool:
     return bool(row and row[0])
 
 
-def format_table(outcomes: list[Outcome]) -> str:
-    """The comparison as a Markdown table (the README shows it as printed)."""
+def format_table(outcomes: list[Outcome], peers: list[PeerOutcome] | None = None) -> str:
+    """The comparison as a Markdown table (the README shows it as printed); a peer's
+    "grouping s" is its whole wall time."""
     header = ("grouping", "pairwise precision", "pairwise recall", "pairwise F1",
               "B-cubed precision", "B-cubed recall", "customers", "conflicts",
               "unlinked leads", "app lookup finds own", "largest customer",
@@ -175,6 +180,14 @@ def format_table(outcomes: list[Outcome]) -> str:
             f"{s.customers_with_two_psids:,}",
             f"{outcome.grouping_seconds:.1f}", f"{outcome.build_seconds:.1f}",
         ))  # fmt: skip
+    for peer in peers or []:
+        s = peer.scores
+        rows.append((
+            peer.label, f"{s.pairwise_precision:.4f}", f"{s.pairwise_recall:.4f}",
+            f"{s.pairwise_f1:.4f}", f"{s.bcubed_precision:.4f}", f"{s.bcubed_recall:.4f}",
+            f"{s.customers:,}", "-", "-", "-", f"{s.largest_customer:,}",
+            f"{s.customers_with_two_psids:,}", f"{peer.seconds:.1f}", "-",
+        ))  # fmt: skip
     return "\n".join("| " + " | ".join(row) + " |" for row in rows)
 
 
@@ -186,13 +199,22 @@ def meets_targets(scores: Scores) -> bool:
     )
 
 
-def run_quality(server: Server, leads: int, seed: int, keep: bool = False) -> int:
-    """Print the comparison; 0 when the staged grouping meets the targets, else 1."""
+def run_quality(
+    server: Server, leads: int, seed: int, keep: bool = False, peer: bool = True
+) -> int:
+    """Print the comparison; 0 when the staged grouping meets the targets, else 1. With
+    `peer`, Splink's two rows too (installed on first use)."""
     print(f"quality: {leads:,} labeled leads (seed {seed}), one dbt build per grouping", flush=True)
     # the labeled app tables, in their own database (the template of every run)
     generate_database(server, DATA_DATABASE, AppSchema(), leads, seed, progress=leads >= 200_000)
     outcomes = []
+    peers: list[PeerOutcome] = []
     try:
+        if peer:
+            # on the labeled leads as generated; the connection is closed before the
+            # database is used as a template
+            with server.connection(DATA_DATABASE) as conn:
+                peers = run_peers(conn, AppSchema())
         for variant in VARIANTS:
             print(f"quality: {variant.label} ...", flush=True)
             outcomes.append(run_variant(server, variant, keep))
@@ -200,7 +222,7 @@ def run_quality(server: Server, leads: int, seed: int, keep: bool = False) -> in
         if not keep:
             server.drop_database(DATA_DATABASE)
     print()
-    print(format_table(outcomes))
+    print(format_table(outcomes, peers))
     resolved = outcomes[1].scores
     guard_off = outcomes[2].scores
     print()

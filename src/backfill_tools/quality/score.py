@@ -244,11 +244,26 @@ def truth_exists(conn: psycopg2.extensions.connection) -> bool:
     return bool(row and row[0])
 
 
-def score(conn: psycopg2.extensions.connection, app: AppSchema) -> Scores:
+# Another grouping's clusters in the shape the scorer reads: every lead, its cluster as
+# `customer_id` (null when the table has no row for it) and its PSID.
+_CLUSTERED_LEADS_SQL = """
+create temporary view {view} as
+select leads.id, clusters.cluster_id::text as customer_id, leads.{psid}
+from {lead} as leads
+left join {clusters} as clusters on clusters.lead_id = leads.id
+"""
+CLUSTERED_LEADS_VIEW = "scored_clusters"
+
+
+def score(
+    conn: psycopg2.extensions.connection, app: AppSchema, clusters: str | None = None
+) -> Scores:
     """Score the current `Lead.customer_id` grouping against `backfill_truth`.
 
-    It reads through `conn` as it is (uncommitted changes included) and leaves the
-    transaction to the caller.
+    With `clusters`, a table (`lead_id uuid`, `cluster_id`) of another grouping (a peer
+    tool's), that grouping is scored instead, by the same SQL: a lead it has no row for
+    is a cluster of its own. It reads through `conn` as it is (uncommitted changes
+    included) and leaves the transaction to the caller.
     """
     if not truth_exists(conn):
         raise RuntimeError(
@@ -260,6 +275,13 @@ def score(conn: psycopg2.extensions.connection, app: AppSchema) -> Scores:
         "psid": f'"{app.psid_column}"',
         "truth": TRUTH_SCHEMA,
     }
+    if clusters is not None:
+        with conn.cursor() as cur:
+            cur.execute(f"drop view if exists pg_temp.{CLUSTERED_LEADS_VIEW}")
+            cur.execute(
+                _CLUSTERED_LEADS_SQL.format(view=CLUSTERED_LEADS_VIEW, clusters=clusters, **names)
+            )
+        names["lead"] = f"pg_temp.{CLUSTERED_LEADS_VIEW}"
     with conn.cursor() as cur:
         cur.execute(_PAIRS_SQL.format(**names))
         pairs = cur.fetchone()
