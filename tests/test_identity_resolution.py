@@ -182,50 +182,135 @@ def hand_made_cases() -> Scenario:
     s.lead("vchain_psid_b", psid="2000000000000032", phone="(512) 321-4002", name="Otto")
     s.overrides.append(("force_link", "vchain_u1", "vchain_u2"))
     # the address stage: one street written in different forms, with the same first name
-    s.lead("addr_forms_1", psid="2000000000000041", name="Maya Lopez",
-           address="123 North Main Street, Apt 4, Springfield, IL 62704")
-    s.lead("addr_forms_2", phone="(217) 555-4101", name="maya",
-           address="123 N. Main St #4, Springfield, IL")
+    s.lead(
+        "addr_forms_1",
+        psid="2000000000000041",
+        name="Maya Lopez",
+        address="123 North Main Street, Apt 4, Springfield, IL 62704",
+    )
+    s.lead(
+        "addr_forms_2",
+        phone="(217) 555-4101",
+        name="maya",
+        address="123 N. Main St #4, Springfield, IL",
+    )
     # a street line alone takes the one locality the other leads give it
-    s.lead("addr_street_1", phone="(512) 555-4201", name="Noel Park",
-           address="77 Birch Ave, Austin, TX 78701")
+    s.lead(
+        "addr_street_1",
+        phone="(512) 555-4201",
+        name="Noel Park",
+        address="77 Birch Ave, Austin, TX 78701",
+    )
     s.lead("addr_street_2", email="noel.park@mail-f.com", name="Noel", address="77 birch avenue")
     # ... but not to a household member, a lead without a name, another unit, another town
-    s.lead("addr_house_1", psid="2000000000000042", name="Omar Reed",
-           address="9 Cedar Ct, Denver, CO 80202")
-    s.lead("addr_house_2", phone="(720) 555-4301", name="Lina Reed",
-           address="9 Cedar Court, Denver, CO 80202")
-    s.lead("addr_unnamed_1", psid="2000000000000043", name="Pia Snow",
-           address="15 Aspen Rd, Boise, ID 83702")
+    s.lead(
+        "addr_house_1",
+        psid="2000000000000042",
+        name="Omar Reed",
+        address="9 Cedar Ct, Denver, CO 80202",
+    )
+    s.lead(
+        "addr_house_2",
+        phone="(720) 555-4301",
+        name="Lina Reed",
+        address="9 Cedar Court, Denver, CO 80202",
+    )
+    s.lead(
+        "addr_unnamed_1",
+        psid="2000000000000043",
+        name="Pia Snow",
+        address="15 Aspen Rd, Boise, ID 83702",
+    )
     s.lead("addr_unnamed_2", phone="(208) 555-4401", address="15 Aspen Road, Boise, ID 83702")
-    s.lead("addr_unit_1", psid="2000000000000044", name="Quinn Vale",
-           address="400 Lake Blvd Apt 1, Reno, NV 89501")
-    s.lead("addr_unit_2", phone="(775) 555-4501", name="Quinn Vale",
-           address="400 Lake Blvd Apt 2, Reno, NV 89501")
-    s.lead("addr_town_1", psid="2000000000000045", name="Rosa Diaz",
-           address="31 Pine St, Salem, OR 97301")
-    s.lead("addr_town_2", phone="(978) 555-4601", name="Rosa Diaz",
-           address="31 Pine St, Salem, MA 01970")
+    s.lead(
+        "addr_unit_1",
+        psid="2000000000000044",
+        name="Quinn Vale",
+        address="400 Lake Blvd Apt 1, Reno, NV 89501",
+    )
+    s.lead(
+        "addr_unit_2",
+        phone="(775) 555-4501",
+        name="Quinn Vale",
+        address="400 Lake Blvd Apt 2, Reno, NV 89501",
+    )
+    s.lead(
+        "addr_town_1",
+        psid="2000000000000045",
+        name="Rosa Diaz",
+        address="31 Pine St, Salem, OR 97301",
+    )
+    s.lead(
+        "addr_town_2",
+        phone="(978) 555-4601",
+        name="Rosa Diaz",
+        address="31 Pine St, Salem, MA 01970",
+    )
     # ... nor across two PSIDs, two phones or two existing customers
-    s.lead("addr_psids_1", psid="2000000000000046", name="Sam Cole", address="8 Ivy Ln, Tulsa, OK 74103")
-    s.lead("addr_psids_2", psid="2000000000000047", name="Sam Cole", address="8 Ivy Lane, Tulsa, OK 74103")
-    s.lead("addr_phones_1", phone="(918) 555-4701", name="Vic Hale", address="5 Elm Pl, Tulsa, OK 74104")
-    s.lead("addr_phones_2", phone="(918) 555-4702", name="Vic Hale", address="5 Elm Place, Tulsa, OK 74104")
+    s.lead(
+        "addr_psids_1",
+        psid="2000000000000046",
+        name="Sam Cole",
+        address="8 Ivy Ln, Tulsa, OK 74103",
+    )
+    s.lead(
+        "addr_psids_2",
+        psid="2000000000000047",
+        name="Sam Cole",
+        address="8 Ivy Lane, Tulsa, OK 74103",
+    )
+    s.lead(
+        "addr_phones_1",
+        phone="(918) 555-4701",
+        name="Vic Hale",
+        address="5 Elm Pl, Tulsa, OK 74104",
+    )
+    s.lead(
+        "addr_phones_2",
+        phone="(918) 555-4702",
+        name="Vic Hale",
+        address="5 Elm Place, Tulsa, OK 74104",
+    )
     s.customers.append(Customer("cust_t1", name="Tess Moon", phone="(316) 555-4801"))
     s.customers.append(Customer("cust_t2", name="Tess Moon", email="tess.moon@mail-g.com"))
-    s.lead("addr_cust_1", phone="(316) 555-4801", name="Tess Moon", customer="cust_t1",
-           address="60 Oak Dr, Wichita, KS 67202")
-    s.lead("addr_cust_2", email="tess.moon@mail-g.com", name="Tess", customer="cust_t2",
-           address="60 Oak Drive, Wichita, KS 67202")
+    s.lead(
+        "addr_cust_1",
+        phone="(316) 555-4801",
+        name="Tess Moon",
+        customer="cust_t1",
+        address="60 Oak Dr, Wichita, KS 67202",
+    )
+    s.lead(
+        "addr_cust_2",
+        email="tess.moon@mail-g.com",
+        name="Tess",
+        customer="cust_t2",
+        address="60 Oak Drive, Wichita, KS 67202",
+    )
     # an address more leads give than the cap (an office): links nothing
     for n in range(ADDRESS_OVER_CAP):
-        s.lead(f"addr_cap_{n}", name="Uma Office", address="1 Market Plaza, San Francisco, CA 94105")
+        s.lead(
+            f"addr_cap_{n}", name="Uma Office", address="1 Market Plaza, San Francisco, CA 94105"
+        )
     # the business's own address, typed into leads by staff: blocklisted (in `built`)
-    s.lead("addr_block_1", psid="2000000000000048", name="Wes Shop",
-           address="100 Main Street, Springfield, IL 62701")
-    s.lead("addr_block_2", phone="(217) 555-4901", name="Wes Shop",
-           address="100 Main St Suite 5, Springfield, IL 62701")
-    s.lead("addr_block_3", email="wes.shop@mail-h.com", name="Wes", address="100 main st, springfield, il")
+    s.lead(
+        "addr_block_1",
+        psid="2000000000000048",
+        name="Wes Shop",
+        address="100 Main Street, Springfield, IL 62701",
+    )
+    s.lead(
+        "addr_block_2",
+        phone="(217) 555-4901",
+        name="Wes Shop",
+        address="100 Main St Suite 5, Springfield, IL 62701",
+    )
+    s.lead(
+        "addr_block_3",
+        email="wes.shop@mail-h.com",
+        name="Wes",
+        address="100 main st, springfield, il",
+    )
     # a chain of 2,000 leads, one force_link after the other, created in random order
     rng = random.Random(2000)
     minutes = list(range(CHAIN_LENGTH))
@@ -520,7 +605,9 @@ def test_address_keys_tell_units_and_towns_apart(built: Built) -> None:
 
 def test_address_over_the_cap_links_nothing(built: Built) -> None:
     assert built.apart(*(f"addr_cap_{n}" for n in range(ADDRESS_OVER_CAP)))
-    rejected = built.refusals(refusal_type="rejected_value", identifier_value="1 market plaza|94105")
+    rejected = built.refusals(
+        refusal_type="rejected_value", identifier_value="1 market plaza|94105"
+    )
     assert [row[1] for row in rejected] == ["suspected_placeholder_over_cap"]
 
 

@@ -58,9 +58,11 @@ def test_names_psids_and_addresses() -> None:
     assert normalize_psid(" 18234104470730171 ") == "18234104470730171"
     assert normalize_psid("undefined") is None and normalize_psid("0000") is None
     assert normalize_address("9808 Highland Court, Apt #4, Kansas City") == (
-        "9808 highland ct unit unit 4 kansas city"
+        "9808 highland ct unit 4"
     )
+    assert normalize_address("9808 Highland Ct. #4") == "9808 highland ct unit 4"
     assert normalize_address("12 North Main Street") == "12 n main st"
+    assert normalize_address("behind the school") is None
     assert address_city("9808 Highland Ct, Kansas City, MO 64108") == "kansas city"
     assert address_city("corner of 5th and main") is None
 
