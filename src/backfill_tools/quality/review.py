@@ -164,8 +164,8 @@ SECTIONS: list[Section] = [
            from {s}.int_identifier_values_screened
            order by lead_count desc, identifier_type, identifier_value limit 20""",
         2,
-        if_empty="None: no lead carries a PSID, phone or e-mail, or the run's own tables were"
-        " emptied by a restart after a crash (run the dry run again).",
+        if_empty="None: no lead carries a PSID, phone, e-mail or address, or the run's own"
+        " tables were emptied by a restart after a crash (run the dry run again).",
     ),
     Section(
         "Sample merges",
@@ -178,7 +178,7 @@ SECTIONS: list[Section] = [
         + str(SAMPLE)
         + """)
            select explanations.customer_id, leads.lead_name, leads.psid_raw,
-               leads.phone_raw, leads.email_raw, explanations.link_rule,
+               leads.phone_raw, leads.email_raw, leads.address, explanations.link_rule,
                explanations.linked_by_identifier_value
            from sampled
            join {s}.identity_lead_explanations as explanations
