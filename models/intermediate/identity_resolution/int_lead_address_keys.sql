@@ -7,7 +7,8 @@
     street line has on every other lead, when that is one ZIP or one city; when
     no lead locates it, the street line alone; when leads place it in two
     localities, no key (it could be either).
-    Texts that do not start with a house number ("behind the school") have no key.
+    Texts that do not start with a house number ("behind the school"), and texts
+    longer than 300 characters, have no key.
 -#}
 {{ config(
     indexes=[{'columns': ['lead_id', 'address_key'], 'unique': true}],
@@ -31,6 +32,8 @@ addresses as (
     from leads
     where
         address is not null
+        -- no postal address is longer (and a key must fit in an index)
+        and length(address) <= 300
         and {{ var('identity_address_stage') }}
 
 ),
