@@ -25,17 +25,15 @@
 
     {% if dry_run %}
         {% set done = fromjson(preview_atomically(plan, summary_sql).rows[0][0]) %}
+    {% elif run_query('select exists (' ~ resolvable_merge_pairs() ~ ')').rows[0][0] %}
+        {% do run_atomically(operation,
+            plan ~ merge_customer_pairs_writes(references, operation)
+            ~ insert_audit_row('backfill_customers_resolve', resolve_payload())
+        ) %}
+        {% set done = read_back_audit_payload('backfill_customers_resolve') %}
     {% else %}
-        {% set preview = fromjson(preview_atomically(plan, summary_sql).rows[0][0]) %}
-        {% if preview['merges'] | length > 0 %}
-            {% do run_atomically(operation,
-                plan ~ merge_customer_pairs_writes(references, operation)
-                ~ insert_audit_row('backfill_customers_resolve', resolve_payload())
-            ) %}
-            {% set done = read_back_audit_payload('backfill_customers_resolve') %}
-        {% else %}
-            {% set done = preview %}
-        {% endif %}
+        {#- nothing to merge: no transaction, no Audit row; the conflicts are listed -#}
+        {% set done = {'merges': [], 'moved': {}} %}
     {% endif %}
     {{ print_conflict_resolutions(done, dry_run) }}
 {% endmacro %}
@@ -45,10 +43,17 @@
     {#- SQL statements: what resolve_conflicts does, as temporary tables - the merge pairs
         of the last plan (plan_conflict_resolutions) whose customers all still exist,
         and merge_customer_pairs_plan for them. -#}
-    {% set resolutions = ref('plan_conflict_resolutions') %}
-    -- the plan's merges whose customers all still exist (a merge done already, or a
-    -- customer the app deleted since the plan was built, is left out)
     create temp table backfill_merge_pairs on commit drop as
+    {{ resolvable_merge_pairs() }};
+    {{ merge_customer_pairs_plan(references) }}
+{% endmacro %}
+
+
+{% macro resolvable_merge_pairs() %}
+    {#- SQL select: the merges of the last plan (plan_conflict_resolutions) whose customers
+        all still exist - a merge done already, or a customer the app deleted since the
+        plan was built, is left out (from_id, into_id, reason). -#}
+    {% set resolutions = ref('plan_conflict_resolutions') %}
     select distinct
         resolutions.customer_id as from_id,
         resolutions.merged_into_customer_id as into_id,
@@ -65,8 +70,7 @@
                 coalesce(same_set.merged_into_customer_id, same_set.customer_id)
                 = resolutions.merged_into_customer_id
                 and customers.id is null
-        );
-    {{ merge_customer_pairs_plan(references) }}
+        )
 {% endmacro %}
 
 
