@@ -19,10 +19,16 @@
 {%- endmacro %}
 
 
+{% macro address_without_unit(column) -%}
+    {#- SQL expression: a lowercased address with its unit removed. -#}
+    regexp_replace({{ column }}, {{ address_unit_pattern() }}, ' ', 'g')
+{%- endmacro %}
+
+
 {% macro address_street_line(column) -%}
-    {#- SQL expression: the text before the first comma of a lowercased address, its
-        unit removed. -#}
-    split_part(regexp_replace({{ column }}, {{ address_unit_pattern() }}, ' ', 'g'), ',', 1)
+    {#- SQL expression: the text before the first comma of an address (its street line,
+        when its unit was removed: address_without_unit). -#}
+    split_part({{ column }}, ',', 1)
 {%- endmacro %}
 
 

@@ -53,7 +53,7 @@ blocklist_normalized as (
         case lower(btrim(blocklist.identifier_type))
             when 'phone' then {{ normalize_phone('blocklist.pattern') }}
             when 'email' then {{ normalize_email('blocklist.pattern') }}
-            when 'address' then {{ address_street_words(address_street_line('lower(blocklist.pattern)')) }}
+            when 'address' then {{ address_street_words(address_street_line(address_without_unit('lower(blocklist.pattern)'))) }}
             else {{ normalize_psid('blocklist.pattern') }}
         end as normalized_value,
         btrim(blocklist.pattern) as pattern,
