@@ -90,7 +90,7 @@ final as (
     -- of its street (none when two), or stays alone when nobody places it
     select distinct
         street_localities.lead_id,
-        street_localities.street_key || '|' || keys.locality as address_key
+        street_localities.street_key || '|' || localities.locality as address_key
 
     from street_localities
     cross join
@@ -122,8 +122,8 @@ final as (
                     and street_localities.first_zip is not distinct from street_localities.last_zip
                     then street_localities.first_city
             end)
-        ) as keys (locality)
-    where keys.locality is not null
+        ) as localities (locality)
+    where localities.locality is not null
 
 )
 
