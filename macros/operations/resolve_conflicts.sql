@@ -44,7 +44,7 @@
         of the last plan (plan_conflict_resolutions) whose customers all still exist,
         and merge_customer_pairs_plan for them. -#}
     create temp table backfill_merge_pairs on commit drop as
-    {{ resolvable_merge_pairs() }};
+    {{ resolvable_merge_pairs() | trim }};
     {{ merge_customer_pairs_plan(references) }}
 {% endmacro %}
 
