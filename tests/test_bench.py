@@ -254,7 +254,7 @@ def _hop_report() -> BenchReport:
         baselines={
             "floor": StepResult(seconds=0.5),
             "per_row": StepResult(seconds=5.0),
-            "per_row_hop": StepResult(seconds=40.0),
+            "per_row_hop": StepResult(seconds=40.0, requests=30_000),
         },
         projects={
             "project": ProjectResult(steps=steps(1.0)),
@@ -275,8 +275,9 @@ def test_a_project_through_the_hop_is_set_against_the_per_row_script_through_it(
     assert size.seconds("floor", "project via hop") == 0.5
     markdown = report.markdown()
     assert "Across a network hop" in markdown and "+1.050 ms per round trip" in markdown
-    assert "| 10,000 | project | per-row | 5.0 | 40.0 | 8.00x |" in markdown
-    assert "| 10,000 | project | per-row / real run | 0.50x | 3.33x | |" in markdown
+    assert "| 10,000 | project | per-row | 5.0 | 40.0 | 8.00x | 30,000 | 31.5 |" in markdown
+    assert "| 10,000 | project | dry run | 10.0 | 12.0 | 1.20x | - | - |" in markdown
+    assert "| 10,000 | project | per-row / real run | 0.50x | 3.33x | | | |" in markdown
     assert "| 10,000 | 5,000 | project via hop |" in markdown
     # the targets are about the local run only
     assert "project via hop:" not in "\n".join(report.target_checks())

@@ -73,9 +73,14 @@ def test_round_trips_through_the_proxy_pay_the_delay(pg_server: Server, proxy: D
 
 
 def test_the_proxy_process_forwards_and_delays(pg_server: Server) -> None:
-    with proxy_process(pg_server, DELAY_MS) as proxied:
-        with proxied.connection("postgres") as conn, conn.cursor() as cur:
+    with proxy_process(pg_server, DELAY_MS) as proxy:
+        with proxy.server.connection("postgres") as conn, conn.cursor() as cur:
             cur.execute("select 1")
             assert cur.fetchone() == (1,)
-        trips = measure_round_trips(pg_server, proxied, queries=200, blocks=4)
+        before = proxy.stats()
+        trips = measure_round_trips(pg_server, proxy.server, queries=200, blocks=4)
+        after = proxy.stats()
     assert trips.added_ms >= 0.5 * DELAY_MS
+    # 200 queries and the warm-up of each block's connection: at least one request each
+    assert after["requests"] - before["requests"] >= 200
+    assert after["connections"] - before["connections"] == 4

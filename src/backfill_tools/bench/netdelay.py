@@ -15,13 +15,15 @@ tens of microseconds, where the event loop's epoll timeout rounds to whole milli
 
 `python -m backfill_tools.bench.netdelay --target HOST:PORT --delay-ms 1` runs it as its
 own process (the benchmark does, so that the proxy never competes with the per-row
-script for the GIL) and prints `listening 127.0.0.1:<port>`; `--measure N` instead times
-N `select 1` directly and through the proxy.
+script for the GIL) and prints `listening 127.0.0.1:<port>`, then answers each `stats`
+line on its stdin with its `DelayStats` as JSON; `--measure N` instead times N
+`select 1` directly and through the proxy.
 """
 
 from __future__ import annotations
 
 import argparse
+import json
 import queue
 import signal
 import socket
@@ -49,6 +51,9 @@ class DelayStats:
 
     connections: int = 0
     chunks: int = 0
+    # chunks sent client -> server: about one per round trip a client waits for (a request
+    # that fits one read; a COPY or a long statement counts more)
+    requests: int = 0
     bytes: int = 0
     # seconds between a chunk's arrival and the moment it was sent on
     held_seconds: float = 0.0
@@ -60,12 +65,24 @@ class DelayStats:
         with self._lock:
             self.connections += 1
 
-    def add(self, size: int, held: float, late: float) -> None:
+    def add(self, size: int, held: float, late: float, request: bool) -> None:
         with self._lock:
             self.chunks += 1
+            self.requests += request
             self.bytes += size
             self.held_seconds += held
             self.late_seconds += late
+
+    def as_dict(self) -> dict[str, float]:
+        with self._lock:
+            return {
+                "connections": self.connections,
+                "chunks": self.chunks,
+                "requests": self.requests,
+                "bytes": self.bytes,
+                "held_seconds": self.held_seconds,
+                "late_seconds": self.late_seconds,
+            }
 
     def mean_held_ms(self) -> float:
         return 1000 * self.held_seconds / self.chunks if self.chunks else 0.0
@@ -81,9 +98,15 @@ class _Direction:
     """One direction of one connection: read, stamp, queue; deliver each chunk on time."""
 
     def __init__(
-        self, source: socket.socket, sink: socket.socket, delay: float, stats: DelayStats
+        self,
+        source: socket.socket,
+        sink: socket.socket,
+        delay: float,
+        stats: DelayStats,
+        request: bool,
     ) -> None:
         self.source, self.sink, self.delay, self.stats = source, sink, delay, stats
+        self.request = request  # client -> server
         self.chunks: queue.Queue[tuple[float, bytes]] = queue.Queue(MAX_QUEUED_CHUNKS)
         self.threads = [
             threading.Thread(target=self._read, daemon=True),
@@ -119,7 +142,7 @@ class _Direction:
                     return
                 self.sink.sendall(data)
                 sent = time.monotonic()
-                self.stats.add(len(data), sent - arrived, max(0.0, sent - due))
+                self.stats.add(len(data), sent - arrived, max(0.0, sent - due), self.request)
         except OSError:
             # the other side is gone: unblock this connection's readers, discard the rest
             for sock in (self.source, self.sink):
@@ -194,8 +217,8 @@ class DelayProxy:
                     _nodelay(sock)
                 self.stats.connected()
                 directions = [
-                    _Direction(client, upstream, self.one_way, self.stats),
-                    _Direction(upstream, client, self.one_way, self.stats),
+                    _Direction(client, upstream, self.one_way, self.stats, request=True),
+                    _Direction(upstream, client, self.one_way, self.stats, request=False),
                 ]
                 for direction in directions:
                     direction.start()
@@ -208,9 +231,24 @@ def proxied_server(behind: Server, port: int) -> Server:
     return Server({**behind.env, "PGHOST": LISTEN_HOST, "PGPORT": str(port)})
 
 
+@dataclass
+class ProxyProcess:
+    """A `DelayProxy` running in a child process: the server through it, and its stats."""
+
+    server: Server
+    process: subprocess.Popen
+
+    def stats(self) -> dict[str, float]:
+        """The proxy's `DelayStats` so far (summed over every connection)."""
+        assert self.process.stdin and self.process.stdout
+        self.process.stdin.write("stats\n")
+        self.process.stdin.flush()
+        return dict(json.loads(self.process.stdout.readline()))
+
+
 @contextmanager
-def proxy_process(behind: Server, delay_ms: float) -> Iterator[Server]:
-    """A `DelayProxy` in its own Python process in front of `behind`; the proxied server."""
+def proxy_process(behind: Server, delay_ms: float) -> Iterator[ProxyProcess]:
+    """A `DelayProxy` in its own Python process in front of `behind`."""
     host = behind.env.get("PGHOST", LISTEN_HOST)
     port = behind.env.get("PGPORT", "5432")
     process = subprocess.Popen(
@@ -223,7 +261,7 @@ def proxy_process(behind: Server, delay_ms: float) -> Iterator[Server]:
         line = process.stdout.readline() if process.stdout else ""
         if not line.startswith("listening "):
             raise RuntimeError(f"the delay proxy did not start: {line!r}")
-        yield proxied_server(behind, int(line.rsplit(":", 1)[1]))
+        yield ProxyProcess(proxied_server(behind, int(line.rsplit(":", 1)[1])), process)
     finally:
         process.terminate()
         process.wait(timeout=10)
@@ -294,7 +332,9 @@ def main(argv: list[str] | None = None) -> int:
             return 0
         print(f"listening {LISTEN_HOST}:{proxy.port}", flush=True)
         signal.signal(signal.SIGTERM, lambda *_: sys.exit(0))
-        sys.stdin.read()  # until the parent closes our stdin or terminates us
+        for command in sys.stdin:  # until the parent closes our stdin or terminates us
+            if command.strip() == "stats":
+                print(json.dumps(proxy.stats.as_dict()), flush=True)
     return 0
 
 

@@ -65,6 +65,8 @@ class StepResult:
     slowest_nodes: list[tuple[str, float]] = field(default_factory=list)
     node_seconds_by_type: dict[str, float] = field(default_factory=dict)
     critical_path: CriticalPath | None = None
+    # through the network-hop proxy: the requests it forwarded (about the round trips)
+    requests: int | None = None
 
 
 @dataclass
@@ -370,10 +372,14 @@ class BenchReport:
             f" through a local proxy adding {hop.delay_ms:g} ms to each round trip"
             f" (`bench/netdelay.py`; the floor ran locally only). Measured on"
             f" {hop.queries:,} `select 1`: {hop.direct_ms:.3f} ms direct,"
-            f" {hop.proxied_ms:.3f} ms through the proxy, +{hop.added_ms:.3f} ms per round trip.",
+            f" {hop.proxied_ms:.3f} ms through the proxy, +{hop.added_ms:.3f} ms per round trip."
+            " Requests: what the proxy forwarded from client to server during the step (about"
+            " one per round trip); times the added latency, what they would cost one after"
+            " another (dbt's threads overlap some).",
             "",
-            "| leads | project | step | local s | via hop s | hop/local |",
-            "|---:|---|---|---:|---:|---:|",
+            "| leads | project | step | local s | via hop s | hop/local | requests via hop"
+            " | requests x added latency s |",
+            "|---:|---|---|---:|---:|---:|---:|---:|",
         ]
         for size in self.sizes:
             for label, project in size.projects.items():
@@ -384,13 +390,19 @@ class BenchReport:
 
     def hop_rows(self, size: SizeResult, local: str, remote: str) -> list[str]:
         rows = []
+        added_ms = self.network.added_ms if self.network else 0.0
         for step in HOP_STEPS:
-            near, far = size.seconds(step, local), size.seconds(step, remote)
-            if near is None or far is None:
+            near, far = size.step(step, local), size.step(step, remote)
+            if near is None or far is None or near.seconds is None or far.seconds is None:
                 continue
+            requests = (
+                f"{far.requests:,} | {far.requests * added_ms / 1000:.1f}"
+                if far.requests is not None
+                else "- | -"
+            )
             rows.append(
-                f"| {size.leads:,} | {local} | {STEPS[step]} | {near:.1f} | {far:.1f}"
-                f" | {far / near:.2f}x |"
+                f"| {size.leads:,} | {local} | {STEPS[step]} | {near.seconds:.1f}"
+                f" | {far.seconds:.1f} | {far.seconds / near.seconds:.2f}x | {requests} |"
             )
         near, far = (
             size.ratio("per_row", "real_run", local),
@@ -398,7 +410,8 @@ class BenchReport:
         )
         if near is not None and far is not None:
             rows.append(
-                f"| {size.leads:,} | {local} | per-row / real run | {near:.2f}x | {far:.2f}x | |"
+                f"| {size.leads:,} | {local} | per-row / real run | {near:.2f}x | {far:.2f}x"
+                " | | | |"
             )
         return rows
 

@@ -34,7 +34,7 @@ from pathlib import Path
 
 from backfill_tools.bench.baselines import run_floor, run_per_row
 from backfill_tools.bench.measure import Timed, run_dbt_measured
-from backfill_tools.bench.netdelay import measure_round_trips, proxy_process
+from backfill_tools.bench.netdelay import ProxyProcess, measure_round_trips, proxy_process
 from backfill_tools.bench.nodes import critical_path, node_timings, seconds_by_type, slowest_nodes
 from backfill_tools.bench.report import (
     HOP_SUFFIX,
@@ -160,20 +160,20 @@ class Bench:
         per_row_max: int,
         log: Callable[[str], None],
         project_dirs: dict[str, Path],
-        hop: Server | None = None,
+        hop: ProxyProcess | None = None,
     ) -> None:
         self.db = db
         self.per_row_max = per_row_max
         self.log = log
         self.hop = hop
         # each project, then (with a hop) the same project through it, step by step in turn
-        servers = [("", db.server)] + ([(HOP_SUFFIX, hop)] if hop else [])
+        servers = [("", db.server)] + ([(HOP_SUFFIX, hop.server)] if hop else [])
         labelled = [
             (label + suffix, project_dir, server)
             for label, project_dir in project_dirs.items()
             for suffix, server in servers
         ]
-        self.hop_labels = {label for label, _, server in labelled if server is hop}
+        self.hop_labels = {label for label, _, server in labelled if hop and server is hop.server}
         self.projects = {
             label: DbtProject(
                 env=server.libpq_env(run_database(index)),
@@ -247,9 +247,17 @@ class Bench:
         before: LinkCounts | None = None,
     ) -> None:
         project = self.projects[label]
+        requests = self.hop_requests()
         _, timed = run_dbt_measured(project, *args, vars=vars)
         outcome = self.db.link_counts(database).minus(before) if before else None
-        self.record(result, result.projects[label].steps, name, timed, outcome, project, label)
+        steps = result.projects[label].steps
+        self.record(result, steps, name, timed, outcome, project, label)
+        if label in self.hop_labels:
+            steps[name].requests = self.hop_requests() - requests
+
+    def hop_requests(self) -> int:
+        """Requests the proxy has forwarded so far (about one per round trip); 0 without."""
+        return int(self.hop.stats()["requests"]) if self.hop else 0
 
     def measure_projects(self, template: str, before: LinkCounts, result: SizeResult) -> None:
         pairs = list(zip(self.projects, self.databases(), strict=True))
@@ -281,15 +289,19 @@ class Bench:
             timed = _timed(lambda: run_floor(conn, self.db.app))
         self.record(result, result.baselines, "floor", timed, self.outcome(database, before))
 
-        routes = [("per_row", self.db.server)] + ([("per_row_hop", self.hop)] if self.hop else [])
+        routes = [("per_row", self.db.server)]
+        routes += [("per_row_hop", self.hop.server)] if self.hop else []
         for name, server in routes:
             if result.leads > self.per_row_max:
                 result.baselines[name] = StepResult(note=f"skipped above {self.per_row_max:,}")
                 continue
             self.db.fresh_copy(template, database)
+            requests = self.hop_requests()
             with server.connection(database) as conn:
                 timed = _timed(lambda conn=conn: run_per_row(conn, self.db.app))
             self.record(result, result.baselines, name, timed, self.outcome(database, before))
+            if server is not self.db.server:
+                result.baselines[name].requests = self.hop_requests() - requests
 
     def outcome(self, database: str, before: LinkCounts) -> dict[str, int]:
         return self.db.link_counts(database).minus(before)
@@ -329,14 +341,14 @@ def run_bench(
 @contextmanager
 def network_hop(
     server: Server, delay_ms: float | None, log: Callable[[str], None]
-) -> Iterator[tuple[Server | None, NetworkHop | None]]:
+) -> Iterator[tuple[ProxyProcess | None, NetworkHop | None]]:
     """The server through a delay proxy (its own process) and what the proxy measured to
     add per round trip; (None, None) without a delay."""
     if delay_ms is None:
         yield None, None
         return
     with proxy_process(server, delay_ms) as hop:
-        trips = measure_round_trips(server, hop, PROXY_PROBE_QUERIES)
+        trips = measure_round_trips(server, hop.server, PROXY_PROBE_QUERIES)
         log(
             f"network hop: {trips.queries:,} x select 1, {trips.direct_ms:.3f} ms direct,"
             f" {trips.proxied_ms:.3f} ms through the proxy: +{trips.added_ms:.3f} ms"
