@@ -10,6 +10,8 @@ from __future__ import annotations
 
 import hashlib
 import io
+import threading
+import time
 from collections.abc import Iterator
 
 import pytest
@@ -84,3 +86,16 @@ def test_the_proxy_process_forwards_and_delays(pg_server: Server) -> None:
     # 200 queries and the warm-up of each block's connection: at least one request each
     assert after["requests"] - before["requests"] >= 200
     assert after["connections"] - before["connections"] == 4
+
+
+def test_closed_connections_leave_no_thread_behind(pg_server: Server, proxy: DelayProxy) -> None:
+    threads = threading.active_count()
+    for _ in range(5):
+        with proxy.server(pg_server).connection("postgres") as conn, conn.cursor() as cur:
+            cur.execute("select 1")
+    # each connection's 5 threads end once both sides have closed (polled: no upper bound
+    # on how soon)
+    deadline = time.monotonic() + 30
+    while threading.active_count() > threads and time.monotonic() < deadline:
+        time.sleep(0.05)
+    assert threading.active_count() <= threads

@@ -137,8 +137,9 @@ class _Direction:
                 wait = due - time.monotonic()
                 if wait > 0:
                     time.sleep(wait)
-                if data == _END:
-                    self.sink.shutdown(socket.SHUT_WR)
+                if data == _END:  # pass the end on (the peer may be gone already)
+                    with suppress(OSError):
+                        self.sink.shutdown(socket.SHUT_WR)
                     return
                 self.sink.sendall(data)
                 sent = time.monotonic()
