@@ -12,7 +12,14 @@ import pytest
 
 from backfill_tools.bench.baselines import floor_sql, naive_email, naive_phone, naive_psid
 from backfill_tools.bench.nodes import build_order, critical_path
-from backfill_tools.bench.report import STEPS, BenchReport, ProjectResult, SizeResult, StepResult
+from backfill_tools.bench.report import (
+    STEPS,
+    BenchReport,
+    NetworkHop,
+    ProjectResult,
+    SizeResult,
+    StepResult,
+)
 from backfill_tools.bench.runner import parse_sizes, run_bench
 from backfill_tools.cli import project_dirs
 from backfill_tools.db.appdb import AppSchema
@@ -228,3 +235,55 @@ def test_build_order_is_what_dbt_build_waited_for(project) -> None:
     path = critical_path(target)
     elapsed = json.loads((target / "run_results.json").read_text())["elapsed_time"]
     assert 0 < path.seconds <= elapsed
+
+
+def _hop_report() -> BenchReport:
+    """A report of one size measured locally and through the hop (figures made up)."""
+
+    def steps(scale: float) -> dict[str, StepResult]:
+        names = ("dry_run", "real_run", "real_after_dry", "rerun", "rollback")
+        return {name: StepResult(seconds=10.0 * scale) for name in names}
+
+    size = SizeResult(
+        leads=10_000,
+        jobs=5_000,
+        unlinked_leads=9_000,
+        unlinked_jobs=4_000,
+        app_bytes=1,
+        generate_seconds=1.0,
+        baselines={
+            "floor": StepResult(seconds=0.5),
+            "per_row": StepResult(seconds=5.0),
+            "per_row_hop": StepResult(seconds=40.0, requests=30_000),
+        },
+        projects={
+            "project": ProjectResult(steps=steps(1.0)),
+            "project via hop": ProjectResult(steps=steps(1.2), via_hop=True),
+        },
+    )
+    report = BenchReport(command="test", machine={}, seed=7, sizes=[size])
+    report.network = NetworkHop(1.0, 1000, 0.05, 1.1, 1.05)
+    return report
+
+
+def test_a_project_through_the_hop_is_set_against_the_per_row_script_through_it() -> None:
+    report = _hop_report()
+    [size] = report.sizes
+    assert size.ratio("per_row", "real_run", "project") == pytest.approx(0.5)
+    assert size.ratio("per_row", "real_run", "project via hop") == pytest.approx(40 / 12)
+    # the floor stays local for both
+    assert size.seconds("floor", "project via hop") == 0.5
+    markdown = report.markdown()
+    assert "Across a network hop" in markdown and "+1.050 ms per round trip" in markdown
+    assert "| 10,000 | project | per-row | 5.0 | 40.0 | 8.00x | 30,000 | 31.5 |" in markdown
+    assert "| 10,000 | project | dry run | 10.0 | 12.0 | 1.20x | - | - |" in markdown
+    assert "| 10,000 | project | per-row / real run | 0.50x | 3.33x | | | |" in markdown
+    assert "| 10,000 | 5,000 | project via hop |" in markdown
+    # the issue's targets are about the local run only
+    assert "project via hop:" not in "\n".join(report.target_checks())
+
+
+def test_without_a_hop_the_report_has_no_hop_section(report) -> None:
+    bench, _ = report
+    assert bench.network is None
+    assert "Across a network hop" not in bench.markdown()

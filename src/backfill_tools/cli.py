@@ -14,6 +14,7 @@
     backfill-dev hostile-input
     backfill-dev race [--rounds N] [--race build+build|build+rollback]
     backfill-dev bench [--sizes 100,10k,100k,1M] [--seed S] [--pg-version 16] [--per-row-max N]
+                       [--network-delay-ms 1.0]
 
 Commands that talk to PostgreSQL use the standard PG* variables; when PGPORT is not set
 they use the development server of `db start` (`.devdb/` in the current directory).
@@ -205,6 +206,14 @@ def _bench_arguments(parser: argparse.ArgumentParser) -> None:
         default=100_000,
         help="run the per-row baseline only up to this many leads (it is slow)",
     )
+    parser.add_argument(
+        "--network-delay-ms",
+        type=float,
+        default=None,
+        metavar="MS",
+        help="also run the project and the per-row script through a local proxy that adds"
+        " MS milliseconds to each round trip (a database on another machine), side by side",
+    )
     parser.add_argument("--out", type=Path, default=None, help="default: bench-results/")
     parser.add_argument(
         "--project-dir",
@@ -238,6 +247,7 @@ def _bench(args: argparse.Namespace) -> int:
         out_dir=args.out or project_dir() / "bench-results",
         command="backfill-dev bench " + " ".join(sys.argv[2:]),
         project_dirs=project_dirs(args.project_dir or [str(PROJECT_DIR)]),
+        network_delay_ms=args.network_delay_ms,
     )
     return 0
 

@@ -35,6 +35,23 @@ FIXED_COST_MAX_LEADS = 1_000
 PEAK_RSS_TARGET_MIB = 300.0
 PER_ROW_SPEEDUP_TARGET = 10.0
 GROWTH_TARGET = 12.0
+# a project measured through the network-hop proxy is labelled "<label> via hop"; its
+# per-row baseline is the one through the proxy too (`per_row_hop`)
+HOP_SUFFIX = " via hop"
+HOP_BASELINE = "{}_hop"
+HOP_STEPS = ("dry_run", "real_run", "real_after_dry", "rerun", "rollback", "per_row")
+
+
+@dataclass(frozen=True)
+class NetworkHop:
+    """The proxy between the benchmark and PostgreSQL: its configured delay per round trip
+    and what it measured to add (mean ms per `select 1`, through it and directly)."""
+
+    delay_ms: float
+    queries: int
+    direct_ms: float
+    proxied_ms: float
+    added_ms: float
 
 
 @dataclass
@@ -48,6 +65,8 @@ class StepResult:
     slowest_nodes: list[tuple[str, float]] = field(default_factory=list)
     node_seconds_by_type: dict[str, float] = field(default_factory=dict)
     critical_path: CriticalPath | None = None
+    # through the network-hop proxy: the requests it forwarded (about the round trips)
+    requests: int | None = None
 
 
 @dataclass
@@ -56,6 +75,7 @@ class ProjectResult:
 
     steps: dict[str, StepResult] = field(default_factory=dict)
     project_bytes: int = 0
+    via_hop: bool = False
 
     def peak_rss_mib(self) -> float | None:
         peaks = [s.peak_rss_mib for s in self.steps.values() if s.peak_rss_mib is not None]
@@ -76,10 +96,13 @@ class SizeResult:
     projects: dict[str, ProjectResult] = field(default_factory=dict)
 
     def step(self, name: str, project: str | None = None) -> StepResult | None:
-        if name in self.baselines:
-            return self.baselines[name]
+        """A project's step, or a baseline (through the hop for a project measured so)."""
         label = project or next(iter(self.projects), "")
         found = self.projects.get(label)
+        if found and found.via_hop and HOP_BASELINE.format(name) in self.baselines:
+            return self.baselines[HOP_BASELINE.format(name)]
+        if name in self.baselines:
+            return self.baselines[name]
         return found.steps.get(name) if found else None
 
     def seconds(self, name: str, project: str | None = None) -> float | None:
@@ -165,6 +188,7 @@ class BenchReport:
     finished_at: str = ""
     load_at_end: str = ""
     sizes: list[SizeResult] = field(default_factory=list)
+    network: NetworkHop | None = None
 
     def finish(self) -> None:
         self.finished_at = datetime.now(timezone.utc).isoformat()
@@ -224,6 +248,8 @@ class BenchReport:
                 for step in ("real_run", "real_after_dry")
             ]
             rows += [(STEPS[name], size.step(name)) for name in ("floor", "per_row")]
+            hop = size.baselines.get(HOP_BASELINE.format("per_row"))
+            rows += [(f"{STEPS['per_row']}{HOP_SUFFIX}", hop)] if hop else []
             for title, found in rows:
                 outcome = found.outcome if found else None
                 if outcome:
@@ -237,7 +263,8 @@ class BenchReport:
         """The issue's targets, each with the measured figure (printed, never asserted)."""
         lines = []
         for label in self.labels():
-            lines += self.project_targets(label)
+            if not self.sizes[0].projects[label].via_hop:
+                lines += self.project_targets(label)
         return lines
 
     def fixed_cost(self, step: str, label: str) -> tuple[int, float] | None:
@@ -251,7 +278,8 @@ class BenchReport:
         return (smallest.leads, seconds) if seconds is not None else None
 
     def project_targets(self, label: str) -> list[str]:
-        who = f"{label}: " if len(self.labels()) > 1 else ""
+        local = [name for name in self.labels() if not self.sizes[0].projects[name].via_hop]
+        who = f"{label}: " if len(local) > 1 else ""
         lines = []
         largest = max(self.sizes, key=lambda s: s.leads)
         for top, bottom, limit in TARGETS:
@@ -334,6 +362,59 @@ class BenchReport:
                 lines.append(f"  - critical path: {_critical_path_text(found.critical_path)}")
         return lines
 
+    def network_section(self) -> list[str]:
+        """Each step locally and through the proxy, side by side (only with a hop)."""
+        if self.network is None:
+            return []
+        hop = self.network
+        lines = [
+            f"Across a network hop: every project step and the per-row script also ran"
+            f" through a local proxy adding {hop.delay_ms:g} ms to each round trip"
+            f" (`bench/netdelay.py`; the floor ran locally only). Measured on"
+            f" {hop.queries:,} `select 1`: {hop.direct_ms:.3f} ms direct,"
+            f" {hop.proxied_ms:.3f} ms through the proxy, +{hop.added_ms:.3f} ms per round trip."
+            " Requests: what the proxy forwarded from client to server during the step (about"
+            " one per round trip); times the added latency, what they would cost one after"
+            " another (dbt's threads overlap some).",
+            "",
+            "| leads | project | step | local s | via hop s | hop/local | requests via hop"
+            " | requests x added latency s |",
+            "|---:|---|---|---:|---:|---:|---:|---:|",
+        ]
+        for size in self.sizes:
+            for label, project in size.projects.items():
+                if project.via_hop:
+                    continue
+                lines += self.hop_rows(size, label, label + HOP_SUFFIX)
+        return [*lines, ""]
+
+    def hop_rows(self, size: SizeResult, local: str, remote: str) -> list[str]:
+        rows = []
+        added_ms = self.network.added_ms if self.network else 0.0
+        for step in HOP_STEPS:
+            near, far = size.step(step, local), size.step(step, remote)
+            if near is None or far is None or near.seconds is None or far.seconds is None:
+                continue
+            requests = (
+                f"{far.requests:,} | {far.requests * added_ms / 1000:.1f}"
+                if far.requests is not None
+                else "- | -"
+            )
+            rows.append(
+                f"| {size.leads:,} | {local} | {STEPS[step]} | {near.seconds:.1f}"
+                f" | {far.seconds:.1f} | {far.seconds / near.seconds:.2f}x | {requests} |"
+            )
+        near, far = (
+            size.ratio("per_row", "real_run", local),
+            size.ratio("per_row", "real_run", remote),
+        )
+        if near is not None and far is not None:
+            rows.append(
+                f"| {size.leads:,} | {local} | per-row / real run | {near:.2f}x | {far:.2f}x"
+                " | | | |"
+            )
+        return rows
+
     def markdown(self) -> str:
         machine = "\n".join(f"- {key}: {value}" for key, value in self.machine.items())
         return "\n".join(
@@ -356,6 +437,7 @@ class BenchReport:
                 "",
                 *self.table(),
                 "",
+                *self.network_section(),
                 "Targets of the issue:",
                 "",
                 *self.target_checks(),

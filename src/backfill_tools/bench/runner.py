@@ -13,6 +13,11 @@ For each size, on an embedded PostgreSQL started for the benchmark:
    process and the size of the project's own relations;
 3. on fresh copies again, the floor (`sql/bench_floor.sql`) and, up to `per_row_max`
    leads, the per-row script (`baselines`);
+4. with `network_delay_ms`, every project step and the per-row script once more through
+   a local proxy that adds that much to each round trip (`netdelay`: the database on
+   another machine), each project as a second label "<label> via hop"; the floor stays
+   local (a few statements). The proxy's own added latency is measured first (1,000
+   `select 1` through it and directly);
 
 then print the table and write `latest.md` and `latest.json`.
 """
@@ -22,15 +27,19 @@ from __future__ import annotations
 import json
 import shutil
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 
 from backfill_tools.bench.baselines import run_floor, run_per_row
 from backfill_tools.bench.measure import Timed, run_dbt_measured
+from backfill_tools.bench.netdelay import ProxyProcess, measure_round_trips, proxy_process
 from backfill_tools.bench.nodes import critical_path, node_timings, seconds_by_type, slowest_nodes
 from backfill_tools.bench.report import (
+    HOP_SUFFIX,
     BenchReport,
+    NetworkHop,
     ProjectResult,
     SizeResult,
     StepResult,
@@ -43,6 +52,7 @@ from backfill_tools.dbtrun import PROJECT_DIR, DbtProject
 from backfill_tools.quality.generate import generate_database
 
 PER_ROW_MAX = 100_000
+PROXY_PROBE_QUERIES = 1000
 RUN_DATABASE = "bench_run"
 PROJECT_SCHEMA = "customer_backfill"
 ROLLBACK_MACRO = "macro.customer_backfill.rollback_backfill"
@@ -150,17 +160,27 @@ class Bench:
         per_row_max: int,
         log: Callable[[str], None],
         project_dirs: dict[str, Path],
+        hop: ProxyProcess | None = None,
     ) -> None:
         self.db = db
         self.per_row_max = per_row_max
         self.log = log
+        self.hop = hop
+        # each project, then (with a hop) the same project through it, step by step in turn
+        servers = [("", db.server)] + ([(HOP_SUFFIX, hop.server)] if hop else [])
+        labelled = [
+            (label + suffix, project_dir, server)
+            for label, project_dir in project_dirs.items()
+            for suffix, server in servers
+        ]
+        self.hop_labels = {label for label, _, server in labelled if hop and server is hop.server}
         self.projects = {
             label: DbtProject(
-                env=db.env(run_database(index)),
-                work_dir=dbt_dir / label,
+                env=server.libpq_env(run_database(index)),
+                work_dir=dbt_dir / label.replace(" ", "-"),
                 project_dir=project_dir,
             )
-            for index, (label, project_dir) in enumerate(project_dirs.items())
+            for index, (label, project_dir, server) in enumerate(labelled)
         }
 
     def databases(self) -> list[str]:
@@ -178,7 +198,9 @@ class Bench:
             unlinked_jobs=self.db.count(template, "Job", "customer_id is null"),
             app_bytes=self.db.scalar(template, f"select pg_database_size('{template}')"),
             generate_seconds=generate_seconds,
-            projects={label: ProjectResult() for label in self.projects},
+            projects={
+                label: ProjectResult(via_hop=label in self.hop_labels) for label in self.projects
+            },
         )
         try:
             self.measure_projects(template, before, result)
@@ -225,9 +247,17 @@ class Bench:
         before: LinkCounts | None = None,
     ) -> None:
         project = self.projects[label]
+        requests = self.hop_requests()
         _, timed = run_dbt_measured(project, *args, vars=vars)
         outcome = self.db.link_counts(database).minus(before) if before else None
-        self.record(result, result.projects[label].steps, name, timed, outcome, project, label)
+        steps = result.projects[label].steps
+        self.record(result, steps, name, timed, outcome, project, label)
+        if label in self.hop_labels:
+            steps[name].requests = self.hop_requests() - requests
+
+    def hop_requests(self) -> int:
+        """Requests the proxy has forwarded so far (about one per round trip); 0 without."""
+        return int(self.hop.stats()["requests"]) if self.hop else 0
 
     def measure_projects(self, template: str, before: LinkCounts, result: SizeResult) -> None:
         pairs = list(zip(self.projects, self.databases(), strict=True))
@@ -259,13 +289,19 @@ class Bench:
             timed = _timed(lambda: run_floor(conn, self.db.app))
         self.record(result, result.baselines, "floor", timed, self.outcome(database, before))
 
-        if result.leads > self.per_row_max:
-            result.baselines["per_row"] = StepResult(note=f"skipped above {self.per_row_max:,}")
-            return
-        self.db.fresh_copy(template, database)
-        with self.db.server.connection(database) as conn:
-            timed = _timed(lambda: run_per_row(conn, self.db.app))
-        self.record(result, result.baselines, "per_row", timed, self.outcome(database, before))
+        routes = [("per_row", self.db.server)]
+        routes += [("per_row_hop", self.hop.server)] if self.hop else []
+        for name, server in routes:
+            if result.leads > self.per_row_max:
+                result.baselines[name] = StepResult(note=f"skipped above {self.per_row_max:,}")
+                continue
+            self.db.fresh_copy(template, database)
+            requests = self.hop_requests()
+            with server.connection(database) as conn:
+                timed = _timed(lambda conn=conn: run_per_row(conn, self.db.app))
+            self.record(result, result.baselines, name, timed, self.outcome(database, before))
+            if server is not self.db.server:
+                result.baselines[name].requests = self.hop_requests() - requests
 
     def outcome(self, database: str, before: LinkCounts) -> dict[str, int]:
         return self.db.link_counts(database).minus(before)
@@ -285,16 +321,43 @@ def run_bench(
     command: str = "",
     log: Callable[[str], None] = print,
     project_dirs: dict[str, Path] | None = None,
+    network_delay_ms: float | None = None,
 ) -> BenchReport:
-    """Measure every size on `server` (running); the report, rewritten after each size."""
+    """Measure every size on `server` (running); the report, rewritten after each size.
+
+    With `network_delay_ms`, also through a proxy adding that much to each round trip."""
     db = BenchServer(server)
-    bench = Bench(db, dbt_dir, per_row_max, log, project_dirs or {"project": PROJECT_DIR})
     report = BenchReport(command=command, machine=machine_facts(server), seed=seed)
-    for leads in sizes:
-        report.sizes.append(bench.measure_size(leads, seed))
-        report.finish()
-        report.write(out_dir)
+    with network_hop(server, network_delay_ms, log) as (hop, probe):
+        report.network = probe
+        bench = Bench(db, dbt_dir, per_row_max, log, project_dirs or {"project": PROJECT_DIR}, hop)
+        for leads in sizes:
+            report.sizes.append(bench.measure_size(leads, seed))
+            report.finish()
+            report.write(out_dir)
     return report
+
+
+@contextmanager
+def network_hop(
+    server: Server, delay_ms: float | None, log: Callable[[str], None]
+) -> Iterator[tuple[ProxyProcess | None, NetworkHop | None]]:
+    """The server through a delay proxy (its own process) and what the proxy measured to
+    add per round trip; (None, None) without a delay."""
+    if delay_ms is None:
+        yield None, None
+        return
+    with proxy_process(server, delay_ms) as hop:
+        trips = measure_round_trips(server, hop.server, PROXY_PROBE_QUERIES)
+        log(
+            f"network hop: {trips.queries:,} x select 1, {trips.direct_ms:.3f} ms direct,"
+            f" {trips.proxied_ms:.3f} ms through the proxy: +{trips.added_ms:.3f} ms"
+            f" per round trip (configured {delay_ms:g} ms)"
+        )
+        yield (
+            hop,
+            NetworkHop(delay_ms, trips.queries, trips.direct_ms, trips.proxied_ms, trips.added_ms),
+        )
 
 
 def bench_main(
@@ -305,6 +368,7 @@ def bench_main(
     out_dir: Path,
     command: str,
     project_dirs: dict[str, Path] | None = None,
+    network_delay_ms: float | None = None,
 ) -> BenchReport:
     """The CLI's benchmark: its own server on a free port, in `.devdb/bench-<port>`.
 
@@ -317,7 +381,16 @@ def bench_main(
     dbt_dir = PROJECT_DIR / ".devdb" / f"bench-dbt-{port}"
     try:
         report = run_bench(
-            sizes, devdb.server, out_dir, dbt_dir, seed, per_row_max, command, print, project_dirs
+            sizes,
+            devdb.server,
+            out_dir,
+            dbt_dir,
+            seed,
+            per_row_max,
+            command,
+            print,
+            project_dirs,
+            network_delay_ms,
         )
     finally:
         devdb.destroy()
