@@ -134,7 +134,7 @@ def test_audit_row_records_the_run(app_db: AppDatabase, project: DbtProject) -> 
     assert payload["stats"]["leadsLinked"] == 6
     assert payload["stats"]["jobsLinked"] == 3
     assert payload["stats"]["errors"] == 0
-    assert set(payload["grouping"]) == {"psid", "phone", "email", "individual"}
+    assert set(payload["grouping"]) == {"psid", "phone", "email", "address", "individual"}
 
 
 def test_customer_ids_are_deterministic_and_shown_by_the_dry_run(
