@@ -15,10 +15,20 @@
         set transaction isolation level repeatable read
     {%- endcall %}
     {%- set build_key = reusable_table_build_key() -%}
+    {%- set docs_key = reusable_table_docs_key() -%}
+    {%- set recorded = recorded_build_record(target_relation) -%}
 
-    {%- if build_key is not none and reusable_table_is_current(target_relation, build_key) -%}
+    {%- if build_key is not none and reusable_table_is_current(recorded.build_key, build_key) -%}
         {{ log("reused " ~ target_relation ~ ": nothing it is built from has changed", info=false) }}
-        {% do persist_docs(target_relation, model) %}
+        {#- The table's comments (persist_docs) are those written with the docs key
+            recorded: rewritten only when the descriptions have changed since (each
+            rewrite is a catalog query and a COMMENT per column). -#}
+        {% if recorded.docs_key != docs_key %}
+            {% do persist_docs(target_relation, model) %}
+            {% call statement('record_docs_key') -%}
+                {{ record_build_key(target_relation, build_key, docs_key) }}
+            {%- endcall %}
+        {% endif %}
         {{ adapter.commit() }}
         {% do store_raw_result('main', message='REUSED', code='REUSED', rows_affected=0) %}
         {{ return({'relations': [target_relation]}) }}
@@ -56,7 +66,7 @@
     {{ run_hooks(post_hooks, inside_transaction=True) }}
 
     {% call statement('record_build_key') -%}
-        {{ record_build_key(target_relation, build_key) }}
+        {{ record_build_key(target_relation, build_key, docs_key) }}
     {%- endcall %}
 
     {% set should_revoke = should_revoke(existing_relation, full_refresh_mode=True) %}
@@ -95,15 +105,16 @@
 {%- endmacro %}
 
 
-{% macro record_build_key(relation, build_key) -%}
-    {#- SQL: records the key a reusable table was just built with (none: forgets it). -#}
+{% macro record_build_key(relation, build_key, docs_key=none) -%}
+    {#- SQL: records the key a reusable table was just built with (none: forgets it), and
+        the docs key of the comments it was given (stored after the build key, `|`). -#}
     delete from {{ build_key_registry() }}
     where relation_name = {{ dbt.string_literal(relation.render()) }};
     {% if build_key is not none %}
         insert into {{ build_key_registry() }} (relation_name, build_key, relation_oid, invocation_id)
         values (
             {{ dbt.string_literal(relation.render()) }},
-            {{ dbt.string_literal(build_key) }},
+            {{ dbt.string_literal(build_key ~ ('|' ~ docs_key if docs_key is not none else '')) }},
             to_regclass({{ dbt.string_literal(relation.render()) }})::oid,
             {{ dbt.string_literal(invocation_id) }}
         );
@@ -114,25 +125,48 @@
 {% macro recorded_build_key(relation) -%}
     {#- The build key recorded for `relation`, or none: never recorded, the table was
         replaced since (another oid), or built before the server last started. -#}
-    {% if not execute %}{{ return(none) }}{% endif %}
+    {{ return(recorded_build_record(relation).build_key) }}
+{%- endmacro %}
+
+
+{% macro recorded_build_record(relation) -%}
+    {#- {build_key, docs_key} recorded for `relation` (see recorded_build_key); each none
+        when there is none (a key recorded by an earlier version has no docs key). -#}
+    {% if not execute %}{{ return({'build_key': none, 'docs_key': none}) }}{% endif %}
     {% set found = run_query(
         "select build_key from " ~ build_key_registry()
         ~ " where relation_name = " ~ dbt.string_literal(relation.render())
         ~ " and relation_oid = to_regclass(" ~ dbt.string_literal(relation.render()) ~ ")::oid"
         ~ " and built_at > pg_postmaster_start_time()"
     ) %}
-    {{ return(found.rows[0][0] if found.rows | length == 1 else none) }}
+    {% if found.rows | length != 1 %}{{ return({'build_key': none, 'docs_key': none}) }}{% endif %}
+    {% set parts = found.rows[0][0].split('|', 1) %}
+    {{ return({'build_key': parts[0], 'docs_key': parts[1] if parts | length == 2 else none}) }}
 {%- endmacro %}
 
 
-{% macro reusable_table_is_current(relation, build_key) -%}
-    {#- True when `relation` may be kept: reuse is on, no --full-refresh, and the key
+{% macro reusable_table_is_current(recorded_key, build_key) -%}
+    {#- True when the table may be kept: reuse is on, no --full-refresh, and the key
         recorded for the table is `build_key`. -#}
     {{ return(
         var('reuse_unchanged_models')
         and not should_full_refresh()
-        and recorded_build_key(relation) == build_key
+        and recorded_key is not none
+        and recorded_key == build_key
     ) }}
+{%- endmacro %}
+
+
+{% macro reusable_table_docs_key() -%}
+    {#- md5 of what persist_docs writes for the current model: its persist_docs
+        setting, its description and its columns' descriptions. Not part of the build
+        key: a changed description rewrites the comments, it does not rebuild the
+        table or what reads it. -#}
+    {% set columns = [] %}
+    {% for name, column in model.columns.items() | sort %}
+        {% do columns.append([name, column.description]) %}
+    {% endfor %}
+    {{ return(local_md5(tojson([config.get('persist_docs'), model.description, columns]))) }}
 {%- endmacro %}
 
 
