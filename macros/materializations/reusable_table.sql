@@ -14,9 +14,11 @@
     {% call statement('repeatable_read') -%}
         set transaction isolation level repeatable read
     {%- endcall %}
-    {%- set build_key = reusable_table_build_key() -%}
+    {#- Every recorded key, read once (one query, not one per relation it depends on). -#}
+    {%- set records = recorded_build_records() -%}
+    {%- set build_key = reusable_table_build_key(records) -%}
     {%- set docs_key = reusable_table_docs_key() -%}
-    {%- set recorded = recorded_build_record(target_relation) -%}
+    {%- set recorded = records.get(target_relation.render(), {'build_key': none, 'docs_key': none}) -%}
 
     {%- if build_key is not none and reusable_table_is_current(recorded.build_key, build_key) -%}
         {{ log("reused " ~ target_relation ~ ": nothing it is built from has changed", info=false) }}
@@ -122,26 +124,33 @@
 {%- endmacro %}
 
 
-{% macro recorded_build_key(relation) -%}
-    {#- The build key recorded for `relation`, or none: never recorded, the table was
-        replaced since (another oid), or built before the server last started. -#}
-    {{ return(recorded_build_record(relation).build_key) }}
+{% macro recorded_build_key(relation, records) -%}
+    {#- The build key recorded for `relation` in `records` (recorded_build_records), or
+        none: never recorded, the table was replaced since (another oid), or built
+        before the server last started. -#}
+    {{ return(records.get(relation.render(), {}).get('build_key')) }}
 {%- endmacro %}
 
 
-{% macro recorded_build_record(relation) -%}
-    {#- {build_key, docs_key} recorded for `relation` (see recorded_build_key); each none
-        when there is none (a key recorded by an earlier version has no docs key). -#}
-    {% if not execute %}{{ return({'build_key': none, 'docs_key': none}) }}{% endif %}
+{% macro recorded_build_records() -%}
+    {#- {relation name: {build_key, docs_key}} of every reusable table whose recorded key
+        still holds: the same table (same oid), built since the server last started. A
+        key recorded by an earlier version has no docs key (none). One query. -#}
+    {% set records = {} %}
+    {% if not execute %}{{ return(records) }}{% endif %}
     {% set found = run_query(
-        "select build_key from " ~ build_key_registry()
-        ~ " where relation_name = " ~ dbt.string_literal(relation.render())
-        ~ " and relation_oid = to_regclass(" ~ dbt.string_literal(relation.render()) ~ ")::oid"
+        "select relation_name, build_key from " ~ build_key_registry()
+        ~ " where relation_oid = to_regclass(relation_name)::oid"
         ~ " and built_at > pg_postmaster_start_time()"
     ) %}
-    {% if found.rows | length != 1 %}{{ return({'build_key': none, 'docs_key': none}) }}{% endif %}
-    {% set parts = found.rows[0][0].split('|', 1) %}
-    {{ return({'build_key': parts[0], 'docs_key': parts[1] if parts | length == 2 else none}) }}
+    {% for row in found.rows %}
+        {% set parts = row[1].split('|', 1) %}
+        {% do records.update({row[0]: {
+            'build_key': parts[0],
+            'docs_key': parts[1] if parts | length == 2 else none,
+        }}) %}
+    {% endfor %}
+    {{ return(records) }}
 {%- endmacro %}
 
 
@@ -170,22 +179,23 @@
 {%- endmacro %}
 
 
-{% macro reusable_table_build_key() -%}
+{% macro reusable_table_build_key(records) -%}
     {#- The current model's build key: md5 of its compiled SQL, the settings that shape
         its table, and the key of each relation it depends on (dependency_build_key);
         none when one of them has no key, and the model is then always rebuilt. -#}
     {{ return(build_key_of(
         [sql, tojson(config.get('indexes')), tojson(config.get('unlogged'))],
         model.depends_on.nodes,
+        records,
     )) }}
 {%- endmacro %}
 
 
-{% macro build_key_of(parts, dependency_ids) -%}
+{% macro build_key_of(parts, dependency_ids, records) -%}
     {#- md5 of `parts` and of the key of each dependency (dependency_build_key); none
         when one of them has none. -#}
     {% for unique_id in dependency_ids | sort %}
-        {% set key = dependency_build_key(unique_id) %}
+        {% set key = dependency_build_key(unique_id, records) %}
         {% if key is none %}{{ return(none) }}{% endif %}
         {% do parts.append(unique_id ~ '=' ~ key) %}
     {% endfor %}
@@ -193,7 +203,7 @@
 {%- endmacro %}
 
 
-{% macro dependency_build_key(unique_id) -%}
+{% macro dependency_build_key(unique_id, records) -%}
     {#- The key of what a model reads from `unique_id`: the content of a source, a seed or
         an incremental model (their rows change without a build of theirs), a view's
         definition as stored and the keys of what it reads, a reusable table's recorded
@@ -213,11 +223,11 @@
     {% elif materialized == 'view' %}
         {% set definition = view_definition(relation) %}
         {% if definition is none %}{{ return(none) }}{% endif %}
-        {{ return(build_key_of([definition], node.depends_on.nodes)) }}
+        {{ return(build_key_of([definition], node.depends_on.nodes, records)) }}
     {% elif materialized == 'reusable_table' and node.config.get('dependents_read_content') %}
         {{ return(relation_content_fingerprint(relation)) }}
     {% elif materialized == 'reusable_table' %}
-        {{ return(recorded_build_key(relation)) }}
+        {{ return(recorded_build_key(relation, records)) }}
     {% endif %}
     {{ return(none) }}
 {%- endmacro %}
