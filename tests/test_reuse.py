@@ -169,3 +169,36 @@ def test_a_table_replaced_by_hand_or_older_than_the_server_is_rebuilt(
 
     project.run("build", "--full-refresh", vars={"dry_run": True})
     assert set(model_outcomes(project).values()) == {"built"}
+
+
+COMMENTS = """
+    select
+        obj_description('customer_backfill.plan_customers'::regclass, 'pg_class'),
+        col_description('customer_backfill.plan_customers'::regclass, 1)
+"""
+
+
+def test_a_reused_table_keeps_its_comments_and_gets_them_again_when_its_docs_key_differs(
+    app_db: AppDatabase, project: DbtProject
+) -> None:
+    seed_small_app(app_db)
+    project.build(dry_run=True)
+    [(table_comment, column_comment)] = app_db.query(COMMENTS)
+    assert table_comment.startswith("One row per customer that receives leads")
+    assert column_comment
+
+    # reused: its comments are those the build wrote (no COMMENT statement this time)
+    project.build(dry_run=True)
+    assert model_outcomes(project)["plan_customers"] == "reused"
+    assert app_db.query(COMMENTS) == [(table_comment, column_comment)]
+
+    # a docs key that differs (here: a key recorded by an earlier version, which has
+    # none): the table is still reused, and its comments are written again
+    app_db.execute(
+        "comment on table customer_backfill.plan_customers is null;"
+        " update customer_backfill.backfill_build_keys"
+        " set build_key = split_part(build_key, '|', 1)"
+    )
+    project.build(dry_run=True)
+    assert model_outcomes(project)["plan_customers"] == "reused"
+    assert app_db.query(COMMENTS) == [(table_comment, column_comment)]

@@ -319,7 +319,7 @@ def test_a_failing_test_before_the_apply_skips_it(app_db: AppDatabase, project: 
 
     assert not result.ok
     statuses = node_statuses(project)
-    assert statuses["source_unique_app_customer_id"] == "fail"
+    assert statuses["source_grain_app_customer_id"] == "fail"
     assert statuses["backfill_runs"] == "skipped"
     assert "NOT APPLIED" in result.stdout
     assert app_db.fingerprints() == before

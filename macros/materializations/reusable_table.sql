@@ -14,11 +14,23 @@
     {% call statement('repeatable_read') -%}
         set transaction isolation level repeatable read
     {%- endcall %}
-    {%- set build_key = reusable_table_build_key() -%}
+    {#- Every recorded key, read once (one query, not one per relation it depends on). -#}
+    {%- set records = recorded_build_records() -%}
+    {%- set build_key = reusable_table_build_key(records) -%}
+    {%- set docs_key = reusable_table_docs_key() -%}
+    {%- set recorded = records.get(target_relation.render(), {'build_key': none, 'docs_key': none}) -%}
 
-    {%- if build_key is not none and reusable_table_is_current(target_relation, build_key) -%}
+    {%- if build_key is not none and reusable_table_is_current(recorded.build_key, build_key) -%}
         {{ log("reused " ~ target_relation ~ ": nothing it is built from has changed", info=false) }}
-        {% do persist_docs(target_relation, model) %}
+        {#- The table's comments (persist_docs) are those written with the docs key
+            recorded: rewritten only when the descriptions have changed since (each
+            rewrite is a catalog query and a COMMENT per column). -#}
+        {% if recorded.docs_key != docs_key %}
+            {% do persist_docs(target_relation, model) %}
+            {% call statement('record_docs_key') -%}
+                {{ record_build_key(target_relation, build_key, docs_key) }}
+            {%- endcall %}
+        {% endif %}
         {{ adapter.commit() }}
         {% do store_raw_result('main', message='REUSED', code='REUSED', rows_affected=0) %}
         {{ return({'relations': [target_relation]}) }}
@@ -56,7 +68,7 @@
     {{ run_hooks(post_hooks, inside_transaction=True) }}
 
     {% call statement('record_build_key') -%}
-        {{ record_build_key(target_relation, build_key) }}
+        {{ record_build_key(target_relation, build_key, docs_key) }}
     {%- endcall %}
 
     {% set should_revoke = should_revoke(existing_relation, full_refresh_mode=True) %}
@@ -95,15 +107,16 @@
 {%- endmacro %}
 
 
-{% macro record_build_key(relation, build_key) -%}
-    {#- SQL: records the key a reusable table was just built with (none: forgets it). -#}
+{% macro record_build_key(relation, build_key, docs_key=none) -%}
+    {#- SQL: records the key a reusable table was just built with (none: forgets it), and
+        the docs key of the comments it was given (stored after the build key, `|`). -#}
     delete from {{ build_key_registry() }}
     where relation_name = {{ dbt.string_literal(relation.render()) }};
     {% if build_key is not none %}
         insert into {{ build_key_registry() }} (relation_name, build_key, relation_oid, invocation_id)
         values (
             {{ dbt.string_literal(relation.render()) }},
-            {{ dbt.string_literal(build_key) }},
+            {{ dbt.string_literal(build_key ~ ('|' ~ docs_key if docs_key is not none else '')) }},
             to_regclass({{ dbt.string_literal(relation.render()) }})::oid,
             {{ dbt.string_literal(invocation_id) }}
         );
@@ -111,47 +124,78 @@
 {%- endmacro %}
 
 
-{% macro recorded_build_key(relation) -%}
-    {#- The build key recorded for `relation`, or none: never recorded, the table was
-        replaced since (another oid), or built before the server last started. -#}
-    {% if not execute %}{{ return(none) }}{% endif %}
-    {% set found = run_query(
-        "select build_key from " ~ build_key_registry()
-        ~ " where relation_name = " ~ dbt.string_literal(relation.render())
-        ~ " and relation_oid = to_regclass(" ~ dbt.string_literal(relation.render()) ~ ")::oid"
-        ~ " and built_at > pg_postmaster_start_time()"
-    ) %}
-    {{ return(found.rows[0][0] if found.rows | length == 1 else none) }}
+{% macro recorded_build_key(relation, records) -%}
+    {#- The build key recorded for `relation` in `records` (recorded_build_records), or
+        none: never recorded, the table was replaced since (another oid), or built
+        before the server last started. -#}
+    {{ return(records.get(relation.render(), {}).get('build_key')) }}
 {%- endmacro %}
 
 
-{% macro reusable_table_is_current(relation, build_key) -%}
-    {#- True when `relation` may be kept: reuse is on, no --full-refresh, and the key
+{% macro recorded_build_records() -%}
+    {#- {relation name: {build_key, docs_key}} of every reusable table whose recorded key
+        still holds: the same table (same oid), built since the server last started. A
+        key recorded by an earlier version has no docs key (none). One query. -#}
+    {% set records = {} %}
+    {% if not execute %}{{ return(records) }}{% endif %}
+    {% set found = run_query(
+        "select relation_name, build_key from " ~ build_key_registry()
+        ~ " where relation_oid = to_regclass(relation_name)::oid"
+        ~ " and built_at > pg_postmaster_start_time()"
+    ) %}
+    {% for row in found.rows %}
+        {% set parts = row[1].split('|', 1) %}
+        {% do records.update({row[0]: {
+            'build_key': parts[0],
+            'docs_key': parts[1] if parts | length == 2 else none,
+        }}) %}
+    {% endfor %}
+    {{ return(records) }}
+{%- endmacro %}
+
+
+{% macro reusable_table_is_current(recorded_key, build_key) -%}
+    {#- True when the table may be kept: reuse is on, no --full-refresh, and the key
         recorded for the table is `build_key`. -#}
     {{ return(
         var('reuse_unchanged_models')
         and not should_full_refresh()
-        and recorded_build_key(relation) == build_key
+        and recorded_key is not none
+        and recorded_key == build_key
     ) }}
 {%- endmacro %}
 
 
-{% macro reusable_table_build_key() -%}
+{% macro reusable_table_docs_key() -%}
+    {#- md5 of what persist_docs writes for the current model: its persist_docs
+        setting, its description and its columns' descriptions. Not part of the build
+        key: a changed description rewrites the comments, it does not rebuild the
+        table or what reads it. -#}
+    {% set columns = [] %}
+    {% for name, column in model.columns.items() | sort %}
+        {% do columns.append([name, column.description]) %}
+    {% endfor %}
+    {{ return(local_md5(tojson([config.get('persist_docs'), model.description, columns]))) }}
+{%- endmacro %}
+
+
+{% macro reusable_table_build_key(records) -%}
     {#- The current model's build key: md5 of its compiled SQL, the settings that shape
         its table, and the key of each relation it depends on (dependency_build_key);
         none when one of them has no key, and the model is then always rebuilt. -#}
     {{ return(build_key_of(
         [sql, tojson(config.get('indexes')), tojson(config.get('unlogged'))],
         model.depends_on.nodes,
+        records,
     )) }}
 {%- endmacro %}
 
 
-{% macro build_key_of(parts, dependency_ids) -%}
+{% macro build_key_of(parts, dependency_ids, records) -%}
     {#- md5 of `parts` and of the key of each dependency (dependency_build_key); none
         when one of them has none. -#}
     {% for unique_id in dependency_ids | sort %}
-        {% set key = dependency_build_key(unique_id) %}
+        {% set key = dependency_build_key(unique_id, records) %}
         {% if key is none %}{{ return(none) }}{% endif %}
         {% do parts.append(unique_id ~ '=' ~ key) %}
     {% endfor %}
@@ -159,7 +203,7 @@
 {%- endmacro %}
 
 
-{% macro dependency_build_key(unique_id) -%}
+{% macro dependency_build_key(unique_id, records) -%}
     {#- The key of what a model reads from `unique_id`: the content of a source, a seed or
         an incremental model (their rows change without a build of theirs), a view's
         definition as stored and the keys of what it reads, a reusable table's recorded
@@ -179,11 +223,11 @@
     {% elif materialized == 'view' %}
         {% set definition = view_definition(relation) %}
         {% if definition is none %}{{ return(none) }}{% endif %}
-        {{ return(build_key_of([definition], node.depends_on.nodes)) }}
+        {{ return(build_key_of([definition], node.depends_on.nodes, records)) }}
     {% elif materialized == 'reusable_table' and node.config.get('dependents_read_content') %}
         {{ return(relation_content_fingerprint(relation)) }}
     {% elif materialized == 'reusable_table' %}
-        {{ return(recorded_build_key(relation)) }}
+        {{ return(recorded_build_key(relation, records)) }}
     {% endif %}
     {{ return(none) }}
 {%- endmacro %}

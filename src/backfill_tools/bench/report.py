@@ -29,7 +29,7 @@ TARGETS = (
     ("dry_run", "floor", 0.5),
     ("rerun", "floor", 0.3),
 )
-# A dataset this small is all dbt's own cost: parsing, ~235 nodes, their connections
+# A dataset this small is all dbt's own cost: parsing, ~160 nodes, their connections
 # and catalog queries. The same step on it bounds what any SQL change can reach.
 FIXED_COST_MAX_LEADS = 1_000
 PEAK_RSS_TARGET_MIB = 300.0
