@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import os
+import shutil
+import tempfile
 import uuid
 from collections.abc import Iterator
 from pathlib import Path
@@ -17,7 +19,7 @@ from tests.appdata import AppDatabase
 
 
 @pytest.fixture(scope="session")
-def pg_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Server]:
+def pg_server() -> Iterator[Server]:
     """The server every test uses: embedded 16 by default, BACKFILL_TEST_PG_VERSION to choose
     15, 16 or 18; BACKFILL_TESTS_USE_PGHOST=1 to use the server of the PG* variables instead
     (each test creates and drops its own database there)."""
@@ -25,9 +27,14 @@ def pg_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Server]:
         yield Server.from_environment()
         return
     version = int(os.environ.get("BACKFILL_TEST_PG_VERSION", "16"))
-    devdb = _start_server(tmp_path_factory.mktemp("pg") / f"pg{version}", version)
+    # Not under pytest's own temporary folder: the server runs as another user, and each
+    # new pytest session of this user (another checkout's, say) makes /tmp/pytest-of-<user>
+    # private again - the server then lost its data folder mid-run ("Permission denied").
+    data_dir = Path(tempfile.mkdtemp(prefix="backfill-test-pg-"))
+    devdb = _start_server(data_dir / f"pg{version}", version)
     yield devdb.server
     devdb.destroy()
+    shutil.rmtree(data_dir, ignore_errors=True)
 
 
 def _start_server(data_dir: Path, version: int, attempts: int = 3) -> DevDb:
