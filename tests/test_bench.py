@@ -24,6 +24,7 @@ from backfill_tools.bench.runner import parse_sizes, run_bench
 from backfill_tools.cli import project_dirs
 from backfill_tools.db.appdb import AppSchema
 from backfill_tools.db.server import Server
+from backfill_tools.quality.changes import CHANGE_KINDS, app_changes
 
 LEADS = 300
 
@@ -47,7 +48,8 @@ def test_report_has_every_step_of_the_size(report) -> None:
     [project] = size.projects.values()
     assert size.leads == LEADS
     assert set(size.baselines) | set(project.steps) == set(STEPS)
-    for step in ("dry_run", "real_run", "real_after_dry", "rerun", "floor", "per_row"):
+    steps = ("dry_run", "real_run", "real_after_dry", "rerun", "changed_rerun", "floor", "per_row")
+    for step in steps:
         assert size.seconds(step) is not None and size.seconds(step) > 0, step
     rollback = project.steps["rollback"]
     assert rollback.seconds is not None or rollback.note == "n/a"
@@ -95,6 +97,41 @@ def test_the_project_run_is_counted_and_the_rerun_changes_nothing(report) -> Non
         "leads_linked": 0,
         "jobs_linked": 0,
     }
+
+
+def test_the_rerun_after_changes_links_the_new_leads(report) -> None:
+    bench, out_dir = report
+    [size] = bench.sizes
+    [project] = size.projects.values()
+    new = round(LEADS * 0.01)
+    # the app's changes happened: 1% more leads, some of persons who had leads already,
+    # and identifiers changed on 0.1% of the leads (at least one)
+    assert size.changes["new_leads"] == new
+    assert project.leads_after_changes == LEADS + new
+    assert 0 < size.changes["returning_leads"] < new
+    assert size.changes["changed_leads"] == 1
+    # the run linked every new lead, to a customer it made or one it had
+    changed = size.step("changed_rerun").outcome
+    assert changed["leads_linked"] == new
+    assert changed["jobs_linked"] == size.changes["new_jobs"]
+    assert changed["customers_created"] <= new
+    assert project.steps["changed_rerun"].slowest_nodes
+    markdown = (out_dir / "latest.md").read_text()
+    assert "re-run after changes s" in markdown and "changed re-run/floor" in markdown
+    assert f"Changes at {LEADS} leads: {new} new leads" in markdown
+    assert f"| {LEADS} | re-run after changes (project) |" in markdown
+
+
+def test_the_changes_are_the_same_for_the_same_seed_and_size() -> None:
+    first, again = app_changes(7, 10_000), app_changes(7, 10_000)
+    assert first.rows == again.rows and first.changed == again.changed
+    assert first.new_leads == 100 and len(first.changed) == 10
+    assert {change.kind for change in first.changed} == set(CHANGE_KINDS)
+    # new ids, created after every generated lead, no customer
+    fields = [row.rstrip("\n").split("\t") for row in first.rows["lead"]]
+    assert all(field[9] == r"\N" and field[10] > "2025-01-01" for field in fields)
+    assert first.rows["customer"] == []
+    assert app_changes(8, 10_000).rows != first.rows
 
 
 def test_critical_path_is_the_identity_chain_the_build_waited_for(report) -> None:

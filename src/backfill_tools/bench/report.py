@@ -19,6 +19,7 @@ STEPS = {
     "real_run": "real run",
     "real_after_dry": "real run after its dry run",
     "rerun": "re-run",
+    "changed_rerun": "re-run after changes",
     "rollback": "rollback",
     "floor": "floor",
     "per_row": "per-row",
@@ -39,7 +40,17 @@ GROWTH_TARGET = 12.0
 # per-row baseline is the one through the proxy too (`per_row_hop`)
 HOP_SUFFIX = " via hop"
 HOP_BASELINE = "{}_hop"
-HOP_STEPS = ("dry_run", "real_run", "real_after_dry", "rerun", "rollback", "per_row")
+HOP_STEPS = (
+    "dry_run",
+    "real_run",
+    "real_after_dry",
+    "rerun",
+    "changed_rerun",
+    "rollback",
+    "per_row",
+)
+# the dbt steps whose slowest nodes and critical path the report lists
+PROJECT_STEPS = ("dry_run", "real_run", "real_after_dry", "rerun", "changed_rerun", "rollback")
 
 
 @dataclass(frozen=True)
@@ -76,6 +87,7 @@ class ProjectResult:
     steps: dict[str, StepResult] = field(default_factory=dict)
     project_bytes: int = 0
     via_hop: bool = False
+    leads_after_changes: int = 0  # the leads the re-run after changes found
 
     def peak_rss_mib(self) -> float | None:
         peaks = [s.peak_rss_mib for s in self.steps.values() if s.peak_rss_mib is not None]
@@ -94,6 +106,8 @@ class SizeResult:
     generate_seconds: float
     baselines: dict[str, StepResult] = field(default_factory=dict)
     projects: dict[str, ProjectResult] = field(default_factory=dict)
+    # what the app changed before the re-run after changes (`AppChanges.counts`)
+    changes: dict[str, int] = field(default_factory=dict)
 
     def step(self, name: str, project: str | None = None) -> StepResult | None:
         """A project's step, or a baseline (through the hop for a project measured so)."""
@@ -203,7 +217,8 @@ class BenchReport:
             ["leads", "jobs"]
             + (["project"] if several else [])
             + [f"{title} s" for title in STEPS.values()]
-            + ["real/floor", "after-dry/floor", "dry/floor", "re-run/floor", "per-row/real"]
+            + ["real/floor", "after-dry/floor", "dry/floor", "re-run/floor"]
+            + ["changed re-run/floor", "per-row/real"]
             + ["dbt peak RSS MiB", "project MiB", "app MiB"]
         )
         lines = ["| " + " | ".join(head) + " |", "|" + "---:|" * len(head)]
@@ -214,6 +229,7 @@ class BenchReport:
                     size.ratio("real_after_dry", "floor", label),
                     size.ratio("dry_run", "floor", label),
                     size.ratio("rerun", "floor", label),
+                    size.ratio("changed_rerun", "floor", label),
                     size.ratio("per_row", "real_run", label),
                 ]
                 peak = project.peak_rss_mib()
@@ -231,6 +247,20 @@ class BenchReport:
                 lines.append("| " + " | ".join(cells) + " |")
         return lines
 
+    def changes_line(self) -> list[str]:
+        """What the app changed before each size's re-run after changes."""
+        lines = []
+        for size in self.sizes:
+            c = size.changes
+            if c:
+                lines.append(
+                    f"Changes at {size.leads:,} leads: {c['new_leads']:,} new leads"
+                    f" ({c['returning_leads']:,} of persons with leads, the rest of"
+                    f" {c['new_persons']:,} new persons), {c['new_jobs']:,} new jobs,"
+                    f" {c['changed_leads']:,} leads with changed identifiers.  "
+                )
+        return [*lines, ""] if lines else []
+
     def outcomes(self) -> list[str]:
         """What each approach changed: the counts the baselines are checked against."""
         lines = [
@@ -245,7 +275,7 @@ class BenchReport:
             rows = [
                 (f"{STEPS[step]} ({label})", size.step(step, label))
                 for label in size.projects
-                for step in ("real_run", "real_after_dry")
+                for step in ("real_run", "real_after_dry", "changed_rerun")
             ]
             rows += [(STEPS[name], size.step(name)) for name in ("floor", "per_row")]
             hop = size.baselines.get(HOP_BASELINE.format("per_row"))
@@ -341,11 +371,7 @@ class BenchReport:
             return []
         largest = max(self.sizes, key=lambda s: s.leads)
         lines = []
-        steps = [
-            (label, step)
-            for label in largest.projects
-            for step in ("dry_run", "real_run", "real_after_dry", "rerun", "rollback")
-        ]
+        steps = [(label, step) for label in largest.projects for step in PROJECT_STEPS]
         for label, step in steps:
             found = largest.step(step, label)
             who = f"{label}, " if len(largest.projects) > 1 else ""
@@ -429,14 +455,20 @@ class BenchReport:
                 " real run = `dbt build` (tests included); real run after its dry run ="
                 " `dbt build` on the database of the dry run, which may keep the tables of the"
                 " plan nothing has changed for (REUSED); re-run = `dbt build` again on the"
-                " same database as the real run; rollback = `dbt run-operation rollback_backfill`;"
+                " same database as the real run; re-run after changes = `dbt build` once more"
+                " there after what the app does between two runs (1% new leads, new persons and"
+                " further leads of persons with leads, without a customer; 0.1% of the leads"
+                " with a new phone or e-mail or the e-mail removed; the same seeded changes for"
+                " every project), the database as the re-run left it restored afterwards;"
+                " rollback = `dbt run-operation rollback_backfill`;"
                 " floor = `sql/bench_floor.sql`; per-row = the original script's loop"
                 " (`bench/baselines.py`). Every measurement starts from a copy of the same"
                 " generated database (the real run after its dry run follows the dry run; the"
-                " re-run and rollback follow the real run).",
+                " re-run, the re-run after changes and the rollback follow the real run).",
                 "",
                 *self.table(),
                 "",
+                *self.changes_line(),
                 *self.network_section(),
                 "Targets of the issue:",
                 "",

@@ -8,9 +8,13 @@ For each size, on an embedded PostgreSQL started for the benchmark:
    run, then on that same database the real run that follows it (the tables of the
    plan that nothing has changed for are kept: REUSED); on another fresh copy, the
    real run (`dbt build`, tests included), then on that
-   same database the idempotent re-run and the rollback (`dbt run-operation
-   rollback_backfill`, when the project has that macro), with the peak RSS of each dbt
-   process and the size of the project's own relations;
+   same database the idempotent re-run, the re-run after changes and the rollback (`dbt
+   run-operation rollback_backfill`, when the project has that macro), with the peak RSS
+   of each dbt process and the size of the project's own relations. The re-run after
+   changes: what the app does between two runs (`quality.changes`: 1% new leads, 0.1% of
+   the leads with new identifiers; the same seeded changes for every project) applied to
+   that database, then `dbt build`; it runs on the database while a copy of it waits for
+   the rollback, which so undoes the real run alone, as it did before the step existed;
 3. on fresh copies again, the floor (`sql/bench_floor.sql`) and, up to `per_row_max`
    leads, the per-row script (`baselines`);
 4. with `network_delay_ms`, every project step and the per-row script once more through
@@ -49,11 +53,13 @@ from backfill_tools.db.appdb import AppSchema
 from backfill_tools.db.devdb import DevDb, free_port
 from backfill_tools.db.server import Server
 from backfill_tools.dbtrun import PROJECT_DIR, DbtProject
+from backfill_tools.quality.changes import AppChanges, app_changes, load_changes
 from backfill_tools.quality.generate import generate_database
 
 PER_ROW_MAX = 100_000
 PROXY_PROBE_QUERIES = 1000
 RUN_DATABASE = "bench_run"
+SAVED_SUFFIX = "_saved"  # the real run's database, kept for the rollback during the changes
 PROJECT_SCHEMA = "customer_backfill"
 ROLLBACK_MACRO = "macro.customer_backfill.rollback_backfill"
 
@@ -106,6 +112,23 @@ class BenchServer:
     def fresh_copy(self, template: str, database: str = RUN_DATABASE) -> None:
         """`database` recreated from the template, and a checkpoint so no write is pending."""
         self.server.recreate(database, template, strategy="file_copy")
+        self.server.admin("checkpoint")
+
+    def save(self, database: str) -> str:
+        """A copy of `database` to come back to (`restore`); its name."""
+        saved = database + SAVED_SUFFIX
+        self.fresh_copy(database, saved)
+        return saved
+
+    def restore(self, saved: str, database: str) -> None:
+        """`database` replaced by its copy `saved`."""
+        self.server.drop_database(database)
+        self.server.admin(f'alter database "{saved}" rename to "{database}"', "checkpoint")
+
+    def apply_changes(self, database: str, changes: AppChanges) -> None:
+        """The app's changes between two runs, written, and a checkpoint after them."""
+        with self.server.connection(database) as conn:
+            load_changes(conn, self.app, changes)
         self.server.admin("checkpoint")
 
     def scalar(self, database: str, sql: str) -> int:
@@ -190,6 +213,8 @@ class Bench:
         template = f"bench_template_{leads}"
         self.log(f"[{leads:,} leads] generating the data (not timed)")
         generate_seconds = self.db.make_template(template, leads, seed)
+        self.log(f"[{leads:,} leads] making the changes of the re-run after changes (not timed)")
+        changes = app_changes(seed, leads)
         before = self.db.link_counts(template)
         result = SizeResult(
             leads=self.db.count(template, "Lead"),
@@ -198,16 +223,18 @@ class Bench:
             unlinked_jobs=self.db.count(template, "Job", "customer_id is null"),
             app_bytes=self.db.scalar(template, f"select pg_database_size('{template}')"),
             generate_seconds=generate_seconds,
+            changes=changes.counts(),
             projects={
                 label: ProjectResult(via_hop=label in self.hop_labels) for label in self.projects
             },
         )
         try:
-            self.measure_projects(template, before, result)
+            self.measure_projects(template, before, result, changes)
             self.measure_baselines(template, before, result)
         finally:
             for database in self.databases():
                 self.db.server.drop_database(database)
+                self.db.server.drop_database(database + SAVED_SUFFIX)
             self.db.server.drop_database(template)
         return result
 
@@ -259,7 +286,9 @@ class Bench:
         """Requests the proxy has forwarded so far (about one per round trip); 0 without."""
         return int(self.hop.stats()["requests"]) if self.hop else 0
 
-    def measure_projects(self, template: str, before: LinkCounts, result: SizeResult) -> None:
+    def measure_projects(
+        self, template: str, before: LinkCounts, result: SizeResult, changes: AppChanges
+    ) -> None:
         pairs = list(zip(self.projects, self.databases(), strict=True))
         for label, database in pairs:
             self.db.fresh_copy(template, database)
@@ -275,12 +304,26 @@ class Bench:
         for label, database in pairs:
             self.run_step(result, label, database, "rerun", ("build",), None, after_run[label])
         for label, database in pairs:
+            self.changed_rerun(result, label, database, changes)
+        for label, database in pairs:
             if has_rollback_macro(self.projects[label]):
                 args = ("run-operation", "rollback_backfill")
                 self.run_step(result, label, database, "rollback", args)
             else:
                 result.projects[label].steps["rollback"] = StepResult(note="n/a")
                 self.log(f"[{result.leads:,} leads] rollback: n/a (no rollback_backfill macro)")
+
+    def changed_rerun(
+        self, result: SizeResult, label: str, database: str, changes: AppChanges
+    ) -> None:
+        """`dbt build` after the app's changes, on the real run's database; the database as
+        the re-run left it is back in place afterwards, for the rollback."""
+        saved = self.db.save(database)
+        self.db.apply_changes(database, changes)
+        result.projects[label].leads_after_changes = self.db.count(database, "Lead")
+        before = self.db.link_counts(database)
+        self.run_step(result, label, database, "changed_rerun", ("build",), None, before)
+        self.db.restore(saved, database)
 
     def measure_baselines(self, template: str, before: LinkCounts, result: SizeResult) -> None:
         database = self.databases()[0]

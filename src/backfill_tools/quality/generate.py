@@ -409,6 +409,9 @@ class _Generator:
         # written can be tuned without changing anyone's phone, e-mail or PSID.
         self.arandom = address_rng.random
         self.rates = rates
+        # the window the leads are created in (later changes move it past the first leads)
+        self.start = START_EPOCH
+        self.span = SPAN_SECONDS
         self.summary = GenerationSummary()
         self.next_person_id = 1
         self.used_phones: set[str] = set()
@@ -807,7 +810,7 @@ class _Generator:
         )
         if lead_count > 1 and self.arandom() < rates.movers:
             self._move(person, lead_count)
-        created = START_EPOCH + self.below(SPAN_SECONDS - 30 * DAY)
+        created = self.start + self.below(self.span - 30 * DAY)
         if self.random() < rates.app_customer_persons:
             self._emit_app_customer(person, created)
         whitespace_twin = (
@@ -818,7 +821,7 @@ class _Generator:
         for index in range(lead_count):
             if index:  # later leads follow after a few weeks, on average
                 gap = int(self.rng.expovariate(1 / (40 * DAY)))
-                created = min(created + gap, START_EPOCH + SPAN_SECONDS)
+                created = min(created + gap, self.start + self.span)
             self._emit_lead(person, index, whitespace_twin, created)
         self.buffered_leads += lead_count
 
