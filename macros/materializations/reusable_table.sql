@@ -138,9 +138,14 @@
         key recorded by an earlier version has no docs key (none). One query. -#}
     {% set records = {} %}
     {% if not execute %}{{ return(records) }}{% endif %}
+    {#- A database copied from another (createdb -T) holds the other's records, named in
+        that database: to_regclass would refuse them ("cross-database references are not
+        implemented"), so the case looks only at this database's names. -#}
+    {% set prefix = dbt.string_literal(adapter.quote(target.dbname) ~ '.') %}
     {% set found = run_query(
         "select relation_name, build_key from " ~ build_key_registry()
-        ~ " where relation_oid = to_regclass(relation_name)::oid"
+        ~ " where relation_oid = case when left(relation_name, length(" ~ prefix ~ ")) = "
+        ~ prefix ~ " then to_regclass(relation_name)::oid end"
         ~ " and built_at > pg_postmaster_start_time()"
     ) %}
     {% for row in found.rows %}
