@@ -84,43 +84,46 @@ street_localities as (
 
 ),
 
+street_places as (
+
+    select
+        *,
+        zip is null and city is null as is_street_only,
+        (first_zip is not distinct from last_zip)
+        and (first_city is not distinct from last_city) as is_one_place
+
+    from street_localities
+
+),
+
 final as (
 
     -- a lead's own ZIP and city; a street line alone takes the one ZIP and the one city
     -- of its street (none when two), or stays alone when nobody places it
     select distinct
-        street_localities.lead_id,
-        street_localities.street_key || '|' || localities.locality as address_key
+        street_places.lead_id,
+        street_places.street_key || '|' || localities.locality as address_key
 
-    from street_localities
+    from street_places
     cross join
         lateral (
             values
-            (street_localities.zip),
-            (street_localities.city),
+            (street_places.zip),
+            (street_places.city),
+            (case
+                when street_places.is_street_only and street_places.is_one_place
+                    then street_places.first_zip
+            end),
+            (case
+                when street_places.is_street_only and street_places.is_one_place
+                    then street_places.first_city
+            end),
             (case
                 when
-                    street_localities.zip is null
-                    and street_localities.city is null
-                    and street_localities.first_zip is null
-                    and street_localities.first_city is null
+                    street_places.is_street_only
+                    and street_places.first_zip is null
+                    and street_places.first_city is null
                     then ''
-            end),
-            (case
-                when
-                    street_localities.zip is null
-                    and street_localities.city is null
-                    and street_localities.first_zip = street_localities.last_zip
-                    and street_localities.first_city is not distinct from street_localities.last_city
-                    then street_localities.first_zip
-            end),
-            (case
-                when
-                    street_localities.zip is null
-                    and street_localities.city is null
-                    and street_localities.first_city = street_localities.last_city
-                    and street_localities.first_zip is not distinct from street_localities.last_zip
-                    then street_localities.first_city
             end)
         ) as localities (locality)
     where localities.locality is not null
