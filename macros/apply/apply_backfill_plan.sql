@@ -2,8 +2,10 @@
     {#- The writes of a real run, as one multi-statement string, in the transaction that
         begin_backfill_transaction opened. Each write records exactly what it changed
         (RETURNING) in the ledger (record_changes); guards make a stale plan harmless: ids are
-        deterministic (ON CONFLICT DO NOTHING) and links are only ever set where null. -#}
-    {% if not is_dry_run() %}
+        deterministic (ON CONFLICT DO NOTHING) and links are only ever set where null.
+        Nothing in a run that found its inputs unchanged since a validated real run: that
+        run's plan, still in place, is what they hold already. -#}
+    {% if not is_dry_run() and unchanged_since_run() is none %}
         {{ apply_new_customers() }}
         {{ apply_new_customer_addresses() }}
         {{ apply_lead_links() }}

@@ -16,9 +16,12 @@
     {%- endcall %}
     {#- Every recorded key, read once (one query, not one per relation it depends on). -#}
     {%- set records = recorded_build_records() -%}
-    {%- set build_key = reusable_table_build_key(records) -%}
-    {%- set docs_key = reusable_table_docs_key() -%}
     {%- set recorded = records.get(target_relation.render(), {'build_key': none, 'docs_key': none}) -%}
+    {#- A build that found its inputs unchanged since the last validated real run keeps
+        every table that run left (unchanged_runs.sql): no key to compute. -#}
+    {%- set build_key = recorded.build_key if records['(invocation)'].unchanged_since and recorded.build_key
+        else reusable_table_build_key(records) -%}
+    {%- set docs_key = reusable_table_docs_key() -%}
 
     {%- if build_key is not none and reusable_table_is_current(recorded.build_key, build_key) -%}
         {{ log("reused " ~ target_relation ~ ": nothing it is built from has changed", info=false) }}
@@ -134,21 +137,23 @@
 
 {% macro recorded_build_records() -%}
     {#- {relation name: {build_key, docs_key}} of every reusable table whose recorded key
-        still holds: the same table (same oid), built since the server last started. A
-        key recorded by an earlier version has no docs key (none). One query. -#}
-    {% set records = {} %}
+        still holds (valid_build_records_sql), and '(invocation)': {unchanged_since,
+        inputs} (run_inputs). A key recorded by an earlier version has no docs key (none).
+        One query. -#}
+    {% set records = {'(invocation)': {'unchanged_since': none, 'inputs': {}}} %}
     {% if not execute %}{{ return(records) }}{% endif %}
-    {#- A database copied from another (createdb -T) holds the other's records, named in
-        that database: to_regclass would refuse them ("cross-database references are not
-        implemented"), so the case looks only at this database's names. -#}
-    {% set prefix = dbt.string_literal(adapter.quote(target.dbname) ~ '.') %}
+    {#- and, in the same query, this invocation's inputs (record_run_inputs) -#}
     {% set found = run_query(
-        "select relation_name, build_key from " ~ build_key_registry()
-        ~ " where relation_oid = case when left(relation_name, length(" ~ prefix ~ ")) = "
-        ~ prefix ~ " then to_regclass(relation_name)::oid end"
-        ~ " and built_at > pg_postmaster_start_time()"
+        valid_build_records_sql()
+        ~ " union all select '(invocation)', coalesce(unchanged_since_run_id, '') || '|' || inputs::text from "
+        ~ run_inputs_table() ~ " where invocation_id = " ~ dbt.string_literal(invocation_id)
     ) %}
-    {% for row in found.rows %}
+    {% do records.update({'(invocation)': {'unchanged_since': none, 'inputs': {}}}) %}
+    {% for row in found.rows if row[0] == '(invocation)' %}
+        {% set parts = row[1].split('|', 1) %}
+        {% do records.update({'(invocation)': {'unchanged_since': parts[0] or none, 'inputs': fromjson(parts[1])}}) %}
+    {% endfor %}
+    {% for row in found.rows if row[0] != '(invocation)' %}
         {% set parts = row[1].split('|', 1) %}
         {% do records.update({row[0]: {
             'build_key': parts[0],
@@ -223,7 +228,12 @@
         identifier=node.identifier if unique_id.startswith('source.') else node.alias,
     ) %}
     {% set materialized = none if unique_id.startswith('source.') else node.config.materialized %}
-    {% if unique_id.startswith('source.') or node.resource_type == 'seed' or materialized == 'incremental' %}
+    {% set fingerprint_at_start = records.get('(invocation)', {}).get('inputs', {}).get(unique_id) %}
+    {% if unique_id.startswith('source.') and fingerprint_at_start is not none %}
+        {#- a source's rows as the run started (record_run_inputs): one scan per run. A row
+            the app changes later in the run makes the next run rebuild (its key differs). -#}
+        {{ return(fingerprint_at_start) }}
+    {% elif unique_id.startswith('source.') or node.resource_type == 'seed' or materialized == 'incremental' %}
         {{ return(relation_content_fingerprint(relation)) }}
     {% elif materialized == 'view' %}
         {% set definition = view_definition(relation) %}

@@ -13,6 +13,8 @@
             database=target.dbname, schema=target.schema, identifier='backfill_active_runs'
         ) %}
         {% set grace = var('run_claim_grace_period') %}
+        {#- rendered before the claim is taken: an error in it leaves no claim behind -#}
+        {% set inputs_sql = record_run_inputs() if flags.WHICH in ('build', 'run') else none %}
         {% do run_query(
             "begin;"
             ~ " select pg_advisory_xact_lock(" ~ backfill_lock_key() ~ " + 1);"
@@ -25,6 +27,7 @@
             ~ "     client_pid integer not null default pg_backend_pid()"
             ~ " );"
             ~ " " ~ create_build_key_registry()
+            ~ " " ~ create_run_state_tables()
             ~ " " ~ take_over_stale_claims(claims, grace)
             ~ " insert into " ~ claims ~ " (invocation_id, command)"
             ~ " select " ~ dbt.string_literal(invocation_id) ~ ", " ~ dbt.string_literal(flags.WHICH)
@@ -45,6 +48,9 @@
                 ~ grace ~ " (var run_claim_grace_period); or remove it: delete from " ~ claims
                 ~ " where invocation_id = '" ~ other[0] ~ "'"
             ) %}
+        {% endif %}
+        {% if inputs_sql %}
+            {% do run_query("begin; " ~ inputs_sql ~ " commit;") %}
         {% endif %}
     {% endif %}
     select 1

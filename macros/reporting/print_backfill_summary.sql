@@ -11,7 +11,12 @@
                 {% do reusable.update({outcome: reusable[outcome] + 1}) %}
             {% endif %}
         {% endfor %}
-        {% if dry_run %}
+        {% set unchanged_since = unchanged_since_run() %}
+        {% if dry_run and unchanged_since %}
+            {#- the plan in place is the one a real run applied: nothing to preview -#}
+            {{ print_unchanged_run(unchanged_since, results, dry_run) }}
+            {{ return('') }}
+        {% elif dry_run %}
             {% set source_model = 'plan_summary' %}
         {% else %}
             {% set source_model = 'backfill_runs' %}
@@ -30,7 +35,11 @@
             ) %}
             {% if stats.rows | length == 1 %}
                 {{ print_statistics_block(stats.rows[0], dry_run) }}
-                {{ print_reused_tables(reusable['reused'], reusable['built']) }}
+                {% if unchanged_since %}
+                    {{ print_unchanged_run(unchanged_since, results, dry_run) }}
+                {% else %}
+                    {{ print_reused_tables(reusable['reused'], reusable['built']) }}
+                {% endif %}
                 {% if var('verbose') %}
                     {{ print_customer_groups(dry_run) }}
                 {% endif %}
@@ -107,4 +116,28 @@
         {% do print('   ... and ' ~ (total - limit) ~ ' more: select * from '
             ~ backfill_relation('plan_customers') ~ ' order by leads_to_link desc') %}
     {% endif %}
+{% endmacro %}
+
+
+{% macro print_unchanged_run(run_id, results, dry_run) %}
+    {#- What a build that found its inputs unchanged since a validated real run did not
+        do (unchanged_runs.sql). -#}
+    {% set ns = namespace(tables=0, checks=0) %}
+    {% for result in results %}
+        {% if result.node.config.materialized == 'reusable_table' %}{% set ns.tables = ns.tables + 1 %}{% endif %}
+        {% if result.node.resource_type == 'test' %}{% set ns.checks = ns.checks + 1 %}{% endif %}
+    {% endfor %}
+    {% set rule = '═' * 63 %}
+    {% if dry_run %}
+        {% do print('') %}
+        {% do print(rule) %}
+        {% do print('🔍 DRY RUN COMPLETE (nothing was written): nothing to do') %}
+        {% do print(rule) %}
+    {% endif %}
+    {% do print('') %}
+    {% do print('♻️  Nothing has changed since run ' ~ run_id ~ ' applied its plan and passed every check:') %}
+    {% do print('   the same leads, jobs, customers, addresses, seeds, overrides, vars and code.') %}
+    {% do print('   ' ~ ('A real run would write nothing. ' if dry_run else 'Nothing was written but this run\'s row and Audit row. ')
+        ~ 'Kept all ' ~ ns.tables ~ ' tables of that plan;') %}
+    {% do print('   did not run its ' ~ ns.checks ~ ' checks again (dbt prints PASS for them; `dbt test` runs them all).') %}
 {% endmacro %}

@@ -6,6 +6,8 @@
     the end: every write of the run commits together or not at all.
     In a dry run the hooks render to nothing and no row is added. A column a new
     release adds is appended to an existing history (null in its earlier rows).
+    A run that found its inputs unchanged since a validated real run (unchanged_runs.sql)
+    writes nothing: its row counts what that run left, and names it.
 -#}
 {{ config(
     materialized='incremental',
@@ -17,13 +19,18 @@
         "{{ begin_backfill_transaction() }}",
         "{{ apply_backfill_plan() }}",
     ],
-    post_hook=["{{ insert_backfill_audit_row() }}"],
+    post_hook=[
+        "{{ insert_backfill_audit_row() }}",
+        "{{ record_settled_inputs() }}",
+    ],
 ) }}
 
 -- depends_on: {{ ref('plan_customers') }}
 -- depends_on: {{ ref('plan_customer_addresses') }}
 -- depends_on: {{ ref('plan_lead_links') }}
 -- depends_on: {{ ref('plan_job_links') }}
+
+{%- set unchanged_since = unchanged_since_run() %}
 
 with
 
@@ -35,7 +42,24 @@ ledger as (
 
 plan_summary as (
 
+    {% if unchanged_since %}
+    -- the plan in place is the one that run applied: the state it left
+    select
+        leads_already_linked + leads_linked as leads_already_linked,
+        leads_not_linked,
+        jobs_already_linked + jobs_linked as jobs_already_linked,
+        conflicts,
+        errors,
+        0 as customers_by_psid,
+        0 as customers_by_phone,
+        0 as customers_by_email,
+        0 as customers_by_address,
+        0 as customers_individual
+    from {{ this }}
+    where run_id = {{ dbt.string_literal(unchanged_since) }}
+    {% else %}
     select * from {{ ref('plan_summary') }}
+    {% endif %}
 
 ),
 
@@ -93,7 +117,7 @@ conflict_sample as (
 final as (
 
     select
-        plan_summary.run_id,
+        {{ dbt.string_literal(invocation_id) }} as run_id,
         'apply' as run_mode,
         {{ dbt.string_literal(run_started_at.isoformat()) }}::timestamptz as started_at,
         now() as applied_at,
@@ -112,8 +136,10 @@ final as (
         plan_summary.customers_by_email,
         plan_summary.customers_individual,
         plan_summary.customers_by_address,
+        {{ dbt.string_literal(unchanged_since) if unchanged_since else 'null' }}::text as unchanged_since_run_id,
         jsonb_build_object(
-            'runId', plan_summary.run_id,
+            'runId', {{ dbt.string_literal(invocation_id) }},
+            'unchangedSinceRunId', {{ dbt.string_literal(unchanged_since) if unchanged_since else 'null::text' }},
             'mode', 'apply',
             'startedAt', {{ dbt.string_literal(run_started_at.isoformat()) }},
             'appliedAt', now(),

@@ -1,0 +1,13 @@
+{%- materialization test, adapter='postgres' -%}
+    {#- dbt's test materialization, except in a build that found its inputs unchanged since
+        the last validated real run (unchanged_runs.sql): every check of that run passed on
+        these same inputs, tables and code, so the check is not run again and reports no
+        failures (dbt prints PASS; the run summary says how many were not re-run). -#}
+    {% if flags.WHICH == 'build' and unchanged_since_run() is not none %}
+        {% call statement('main', fetch_result=True) -%}
+            select 0 as failures, false as should_warn, false as should_error
+        {%- endcall %}
+        {{ return({'relations': []}) }}
+    {% endif %}
+    {{ return(dbt.materialization_test_default()) }}
+{%- endmaterialization -%}
