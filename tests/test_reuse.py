@@ -202,3 +202,82 @@ def test_a_reused_table_keeps_its_comments_and_gets_them_again_when_its_docs_key
     project.build(dry_run=True)
     assert model_outcomes(project)["plan_customers"] == "reused"
     assert app_db.query(COMMENTS) == [(table_comment, column_comment)]
+
+
+UNCHANGED = "Nothing has changed since run"
+
+
+def last_run(db: AppDatabase) -> tuple:
+    """The latest row of backfill_runs: run id, leads linked, the run it found unchanged."""
+    return db.query(
+        "select run_id, leads_linked, unchanged_since_run_id"
+        " from customer_backfill.backfill_runs order by applied_at desc limit 1"
+    )[0]
+
+
+def audit_rows(db: AppDatabase) -> int:
+    return db.scalar(f"select count(*) from {db.table('Audit')}")
+
+
+def test_a_re_run_after_an_applied_run_keeps_everything_writes_nothing_and_skips_the_checks(
+    app_db: AppDatabase, project: DbtProject
+) -> None:
+    seed_small_app(app_db)
+    project.build()
+    applied_run, linked, _ = last_run(app_db)
+    assert linked > 0
+    applied_state = app_state(app_db)
+    audits = audit_rows(app_db)
+
+    rerun = project.build()
+
+    assert f"{UNCHANGED} {applied_run} applied its plan" in rerun.stdout
+    assert set(model_outcomes(project).values()) == {"reused"}
+    assert app_state(app_db) == applied_state
+    rerun_id, rerun_linked, unchanged_since = last_run(app_db)
+    assert (rerun_linked, unchanged_since) == (0, applied_run)
+    assert audit_rows(app_db) == audits + 1
+    # the run row counts the state the applied run left: what it linked is already linked
+    assert statistics(rerun.stdout)["Leads already linked"] == app_db.scalar(
+        f"select count(*) from {app_db.table('Lead')} where customer_id is not null"
+    )
+    # a preview finds the same: nothing to do
+    preview = project.build(dry_run=True)
+    assert "nothing to do" in preview.stdout
+    assert f"{UNCHANGED} {applied_run}" in preview.stdout
+
+    # The checks are not run again: a plan table spoiled by hand (no input of the run
+    # changes) passes the unchanged build, and `dbt test`, which runs every check, fails.
+    app_db.execute(
+        "update customer_backfill.plan_customers set customer_id = null"
+        " where customer_id = (select customer_id from customer_backfill.plan_customers limit 1)"
+    )
+    assert f"{UNCHANGED} {applied_run}" in project.build().stdout
+    assert not project.run("test", check=False).ok
+
+
+def test_a_change_after_an_applied_run_is_applied_by_the_next_run_in_full(
+    app_db: AppDatabase, project: DbtProject
+) -> None:
+    ids = seed_small_app(app_db)
+    project.build()
+    applied_run, _, _ = last_run(app_db)
+
+    # the app adds a lead with an e-mail of the applied run's customers
+    new_lead = app_db.add_lead(email="cy@y.org", name="Cy")
+    changed = project.build()
+    assert UNCHANGED not in changed.stdout
+    assert "built" in model_outcomes(project).values()
+    changed_run, linked, unchanged_since = last_run(app_db)
+    assert (linked, unchanged_since) == (1, None)
+    assert app_db.lead_customer(new_lead) == app_db.lead_customer(ids["email_lead"])
+
+    # that run's own link is its settled state: the next run finds nothing changed
+    assert f"{UNCHANGED} {changed_run}" in project.build().stdout
+
+    # another var, a rollback: the full work again
+    assert UNCHANGED not in project.build(vars={"identity_max_leads_per_value": 3}).stdout
+    project.run("run-operation", "rollback_backfill")
+    after_rollback = project.build(vars={"identity_max_leads_per_value": 3})
+    assert UNCHANGED not in after_rollback.stdout
+    assert statistics(after_rollback.stdout)["Leads linked"] > 0
