@@ -234,7 +234,7 @@ def test_a_re_run_after_an_applied_run_keeps_everything_writes_nothing_and_skips
     assert f"{UNCHANGED} {applied_run} applied its plan" in rerun.stdout
     assert set(model_outcomes(project).values()) == {"reused"}
     assert app_state(app_db) == applied_state
-    rerun_id, rerun_linked, unchanged_since = last_run(app_db)
+    _, rerun_linked, unchanged_since = last_run(app_db)
     assert (rerun_linked, unchanged_since) == (0, applied_run)
     assert audit_rows(app_db) == audits + 1
     # the run row counts the state the applied run left: what it linked is already linked
@@ -261,7 +261,6 @@ def test_a_change_after_an_applied_run_is_applied_by_the_next_run_in_full(
 ) -> None:
     ids = seed_small_app(app_db)
     project.build()
-    applied_run, _, _ = last_run(app_db)
 
     # the app adds a lead with an e-mail of the applied run's customers
     new_lead = app_db.add_lead(email="cy@y.org", name="Cy")
