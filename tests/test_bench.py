@@ -195,7 +195,7 @@ def test_report_compares_projects_row_by_row() -> None:
     assert "| 10.00x |" in rows[0] and "| 2.00x |" in rows[1]
     checks = report.target_checks()
     assert (
-        "- before: 1,000,000 leads: real run / floor = 10.00x (target <= 2.0x): NOT met" in checks
+        "- before: 1,000,000 leads: real run / floor = 10.00x (target <= 3.0x): NOT met" in checks
     )
     assert "- after: 1,000,000 leads: dry run / floor = 0.50x (target <= 0.5x): met" in checks
 
@@ -224,12 +224,12 @@ def test_targets_set_dbts_fixed_cost_against_the_floor() -> None:
     checks = BenchReport(command="test", machine={}, seed=7, sizes=[tiny, mid, big]).target_checks()
 
     # real run 1.8x: met, so no bound is printed under it
-    assert "- 1,000,000 leads: real run / floor = 1.80x (target <= 2.0x): met" in checks
+    assert "- 1,000,000 leads: real run / floor = 1.80x (target <= 3.0x): met" in checks
     dry = checks.index("- 1,000,000 leads: dry run / floor = 2.00x (target <= 0.5x): NOT met")
     assert checks[dry + 1] == (
         "  - dbt's fixed cost: the same step on 100 leads took 25.0 s, 0.50x this floor"
     )
-    rerun = checks.index("- 1,000,000 leads: re-run / floor = 2.20x (target <= 0.3x): NOT met")
+    rerun = checks.index("- 1,000,000 leads: re-run / floor = 2.20x (target <= 0.15x): NOT met")
     assert checks[rerun + 1] == (
         "  - dbt's fixed cost: the same step on 100 leads took 28.0 s, 0.56x this floor:"
         " above the target before any lead is read"
@@ -324,3 +324,23 @@ def test_without_a_hop_the_report_has_no_hop_section(report) -> None:
     bench, _ = report
     assert bench.network is None
     assert "Across a network hop" not in bench.markdown()
+
+
+def test_a_re_run_that_found_nothing_changed_says_so_under_its_target() -> None:
+    rerun = StepResult(seconds=6.0, found_unchanged=True)
+    size = SizeResult(
+        leads=1_000_000,
+        jobs=500_000,
+        unlinked_leads=1_000_000,
+        unlinked_jobs=500_000,
+        app_bytes=0,
+        generate_seconds=0.0,
+        baselines={"floor": StepResult(seconds=60.0)},
+        projects={
+            "project": ProjectResult({"real_run": StepResult(seconds=120.0), "rerun": rerun})
+        },
+    )
+    checks = BenchReport(command="test", machine={}, seed=7, sizes=[size]).target_checks()
+
+    line = checks.index("- 1,000,000 leads: re-run / floor = 0.10x (target <= 0.15x): met")
+    assert checks[line + 1].startswith("  - it found nothing changed since the real run")

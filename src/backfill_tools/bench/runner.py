@@ -62,6 +62,8 @@ RUN_DATABASE = "bench_run"
 SAVED_SUFFIX = "_saved"  # the real run's database, kept for the rollback during the changes
 PROJECT_SCHEMA = "customer_backfill"
 ROLLBACK_MACRO = "macro.customer_backfill.rollback_backfill"
+# what a build prints when it found its inputs unchanged since a validated real run
+UNCHANGED_RUN = "Nothing has changed since run"
 
 
 def parse_sizes(text: str) -> list[int]:
@@ -275,10 +277,11 @@ class Bench:
     ) -> None:
         project = self.projects[label]
         requests = self.hop_requests()
-        _, timed = run_dbt_measured(project, *args, vars=vars)
+        ran, timed = run_dbt_measured(project, *args, vars=vars)
         outcome = self.db.link_counts(database).minus(before) if before else None
         steps = result.projects[label].steps
         self.record(result, steps, name, timed, outcome, project, label)
+        steps[name].found_unchanged = UNCHANGED_RUN in ran.stdout
         if label in self.hop_labels:
             steps[name].requests = self.hop_requests() - requests
 
