@@ -37,6 +37,9 @@ def test_app_traffic_during_a_run_loses_nothing_and_the_next_run_links_the_rest(
     assert figures["after run 2: duplicate backfill customers"] == 0
     # the app inserted leads throughout: the first run could not link those it never saw
     assert figures["after run 1: app-inserted leads still unlinked"] > 0
+    # and the second run did not take the app's writes for the first run's own
+    assert figures["first run validated its settled state"] is True
+    assert figures["second run found nothing changed"] is False
     assert (
         figures["after run 2: app-inserted leads still unlinked"]
         == figures["after run 2:   of which reported in plan_conflicts"]

@@ -91,8 +91,9 @@
 
 
 {% macro project_code_key() -%}
-    {#- md5 of everything a build of this project compiles: each node's code, config and
-        test arguments (not its dependencies: they follow from the rest, and differ in a
+    {#- md5 of everything a build of this project compiles: each node's code, config, test
+        arguments and file checksum (a seed's CSV: its table still holds the old rows
+        when the build starts) (not its dependencies: they follow from the rest, and differ in a
         dry run, whose hooks read no source), every macro of the project, the dbt version, and the value of every
         var the project reads (except those that only change what is printed, and
         dry_run: a dry run may find the inputs of a real run unchanged). -#}
@@ -103,6 +104,7 @@
             node.get('raw_code'),
             node.get('config'),
             node.get('test_metadata'),
+            node.get('checksum'),
         ])) %}
     {% endfor %}
     {% set var_names = [] %}

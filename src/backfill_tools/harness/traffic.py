@@ -359,6 +359,10 @@ def _load_log(path: Path) -> AppLog:
     return log
 
 
+# what a build prints when it found its inputs unchanged since a validated real run
+UNCHANGED_RUN = "Nothing has changed since run"
+
+
 def run_live_traffic(
     server: Server, config: TrafficConfig, out: Callable[[str], None] = print
 ) -> TrafficReport:
@@ -417,10 +421,20 @@ def run_live_traffic(
     figures.update({f"after run 1: {k}": v for k, v in first_figures.items()})
     failures += first_failures
 
+    # Whether the first run's state was validated: the second run may then skip its work
+    # only if nothing but the first run's own writes changed its inputs (the app's did).
+    figures["first run validated its settled state"] = bool(
+        _scalar(
+            conn,
+            "select count(*) from customer_backfill.backfill_settled_inputs"
+            " where validated_at is not null",
+        )
+    )
     second = project.run("build", check=False)
     (config.work_dir / "second-run.log").write_text(second.output)
     second_ok = run_done("build", second.output)
     figures["second run"] = "ok" if second_ok else "FAILED"
+    figures["second run found nothing changed"] = UNCHANGED_RUN in second.output
     if not second_ok:
         failures.append("the second run failed (see second-run.log)")
     second_figures, second_failures = check_state(conn, config.app, log, after_second_run=True)
