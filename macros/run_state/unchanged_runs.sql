@@ -167,6 +167,10 @@
     {% set may_be_unchanged = flags.WHICH == 'build' and var('reuse_unchanged_models') and not flags.FULL_REFRESH %}
     delete from {{ run_inputs_table() }};
     insert into {{ run_inputs_table() }} (invocation_id, inputs, inputs_key, unchanged_since_run_id)
+    -- materialized: the fingerprints are computed once, not once per use of `inputs`
+    with current_inputs as materialized (
+        select jsonb_build_object({{ entries | join(', ') }}) as inputs
+    )
     select
         {{ dbt.string_literal(invocation_id) }},
         current_inputs.inputs,
@@ -183,7 +187,7 @@
         {% else %}
         null
         {% endif %}
-    from (select jsonb_build_object({{ entries | join(', ') }}) as inputs) as current_inputs;
+    from current_inputs;
 {%- endmacro %}
 
 
@@ -265,8 +269,12 @@
             {% endfor %}
             delete from {{ settled_inputs_table() }};
             insert into {{ settled_inputs_table() }} (run_id, inputs, inputs_key)
+            -- materialized: computed once, not once per use of `inputs`
+            with settled as materialized (
+                select jsonb_build_object({{ entries | join(', ') }}) as inputs
+            )
             select {{ dbt.string_literal(invocation_id) }}, settled.inputs, md5(settled.inputs::text)
-            from (select jsonb_build_object({{ entries | join(', ') }}) as inputs) as settled;
+            from settled;
         {% endif %}
     {% endif %}
 {%- endmacro %}
