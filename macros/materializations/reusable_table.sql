@@ -262,9 +262,6 @@
         of a 64-bit hash of each row as text (every column). Computed when a model needs
         it, so it describes the rows that model is about to read. At 1M leads, "Lead"
         took 1.6 s (md5 instead of hashtextextended: 3.7-4.8 s). -#}
-    {% set found = run_query(
-        "select count(*)::text || '-' || coalesce(sum(hashtextextended(fingerprinted::text, 0)::numeric), 0)::text"
-        ~ " from " ~ relation ~ " as fingerprinted"
-    ) %}
+    {% set found = run_query("select " ~ content_fingerprint_sql(relation)) %}
     {{ return(found.rows[0][0]) }}
 {%- endmacro %}

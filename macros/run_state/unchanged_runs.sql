@@ -82,7 +82,9 @@
 
 
 {% macro content_fingerprint_sql(relation) -%}
-    {#- SQL scalar subquery: relation_content_fingerprint's value, `<rows>-<sum of row hashes>`. -#}
+    {#- SQL scalar subquery: the fingerprint of every row of `relation`, in any order:
+        `<rows>-<sum of a 64-bit hash of each row as text>` (relation_content_fingerprint
+        runs it; the run's inputs are fingerprinted with it in one statement). -#}
     (
         select count(*)::text || '-' || coalesce(sum(hashtextextended(fingerprinted::text, 0)::numeric), 0)::text
         from {{ relation }} as fingerprinted
