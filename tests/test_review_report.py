@@ -52,7 +52,8 @@ def test_the_report_of_applied_runs_says_so_and_why_a_rerun_links_nothing(
 
     project.build()
     first_id, first, _ = report_text(app_db, tmp_path / "first")
-    project.build()
+    # a re-run that rebuilds its plan (one that finds nothing changed keeps the first's: below)
+    project.build(vars={"reuse_unchanged_models": False})
     rerun_id, rerun, _ = report_text(app_db, tmp_path / "rerun")
 
     applied = [row[0] for row in app_db.query(f"select run_id from {SCHEMA}.backfill_runs")]
@@ -68,3 +69,13 @@ def test_the_report_of_applied_runs_says_so_and_why_a_rerun_links_nothing(
     assert len(conflict_rows(rerun, ids["conflict_lead"])) == 2
     merges = rerun.split("## Sample merges", 1)[1].split("\n## ", 1)[0]
     assert "No leads were linked by this run" in merges
+
+    # the next build finds nothing changed since the re-run: the report still describes
+    # the re-run's plan, and names the build that kept it
+    project.build()
+    unchanged_id = app_db.query(
+        f"select run_id from {SCHEMA}.backfill_runs order by applied_at desc limit 1"
+    )[0][0]
+    kept_id, kept, _ = report_text(app_db, tmp_path / "kept")
+    assert kept_id == rerun_id
+    assert f"Run `{unchanged_id}`, a later build, found nothing changed since" in kept

@@ -97,8 +97,9 @@
         arguments and file checksum (a seed's CSV: its table still holds the old rows
         when the build starts) (not its dependencies: they follow from the rest, and differ in a
         dry run, whose hooks read no source), every macro of the project, the dbt version, and the value of every
-        var the project reads (except those that only change what is printed, and
-        dry_run: a dry run may find the inputs of a real run unchanged). -#}
+        var the project reads (except those that only change what is printed or whether
+        tables are reused, and dry_run: a dry run may find the inputs of a real run
+        unchanged). -#}
     {% set parts = [dbt_version] %}
     {% for unique_id, node in graph.nodes.items() | sort %}
         {% do parts.append(tojson([
@@ -117,7 +118,8 @@
     {% for node in graph.nodes.values() %}
         {% do var_names.extend(modules.re.findall("var\\(\\s*'(\\w+)'", node.get('raw_code') or '')) %}
     {% endfor %}
-    {% for name in var_names | unique | sort if name not in ('dry_run', 'verbose', 'verbose_group_limit') %}
+    {% for name in var_names | unique | sort
+        if name not in ('dry_run', 'verbose', 'verbose_group_limit', 'reuse_unchanged_models') %}
         {% do parts.append('var ' ~ name ~ '=' ~ tojson(var(name, none))) %}
     {% endfor %}
     {{ return(local_md5(parts | join('\n'))) }}

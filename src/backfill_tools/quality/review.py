@@ -35,6 +35,8 @@ class Run:
     leads_not_linked: int
     conflicts: int
     applied_runs: int  # rows of backfill_runs: every applied run so far
+    # the latest later build that found nothing changed since this run (it kept this plan)
+    unchanged_by: str | None = None
 
     @property
     def applied(self) -> bool:
@@ -42,9 +44,15 @@ class Run:
 
     def describe(self) -> str:
         if self.applied_at is not None:
+            later = (
+                f" Run `{self.unchanged_by}`, a later build, found nothing changed since:"
+                " it kept this plan and wrote nothing."
+                if self.unchanged_by
+                else ""
+            )
             return (
                 f"Run `{self.run_id}`: an applied run (`dbt build`), committed"
-                f" {self.applied_at:%Y-%m-%d %H:%M:%S %Z}. The plan below is what it wrote."
+                f" {self.applied_at:%Y-%m-%d %H:%M:%S %Z}. The plan below is what it wrote." + later
             )
         return (
             f"Run `{self.run_id}`: a dry run (`dbt build --vars '{{dry_run: true}}'`), or a"
@@ -208,7 +216,13 @@ SECTIONS: list[Section] = [
 _RUN_SQL = """
 select summary.run_id, runs.applied_at, summary.leads_total, summary.leads_linked,
     summary.leads_already_linked, summary.leads_not_linked, summary.conflicts,
-    (select count(*) from {s}.backfill_runs)
+    (select count(*) from {s}.backfill_runs),
+    (
+        -- read as json: a history older than the column has none
+        select later.run_id from {s}.backfill_runs as later
+        where to_jsonb(later) ->> 'unchanged_since_run_id' = summary.run_id
+        order by later.applied_at desc limit 1
+    )
 from {s}.plan_summary as summary
 left join {s}.backfill_runs as runs on runs.run_id = summary.run_id
 """
@@ -232,8 +246,8 @@ def read_run(conn: psycopg2.extensions.connection, schema: str) -> Run:
     conn.rollback()
     if row is None:
         raise RuntimeError(f"{schema}.plan_summary is empty: run the dry run again")
-    run_id, applied_at, *counts = row
-    return Run(str(run_id), applied_at, *(int(count or 0) for count in counts))
+    run_id, applied_at, *counts, unchanged_by = row
+    return Run(str(run_id), applied_at, *(int(count or 0) for count in counts), unchanged_by)
 
 
 def collect(conn: psycopg2.extensions.connection, schema: str, run: Run) -> list[Table]:
