@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import json
 
-from backfill_tools.dbtrun import DbtProject
+from backfill_tools.dbtrun import UNCHANGED_RUN, DbtProject
 from tests.appdata import AppDatabase
 from tests.scenarios import seed_small_app, statistics
 
@@ -204,7 +204,7 @@ def test_a_reused_table_keeps_its_comments_and_gets_them_again_when_its_docs_key
     assert app_db.query(COMMENTS) == [(table_comment, column_comment)]
 
 
-UNCHANGED = "Nothing has changed since run"
+UNCHANGED = UNCHANGED_RUN
 
 
 def last_run(db: AppDatabase) -> tuple:

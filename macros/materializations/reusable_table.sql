@@ -148,7 +148,6 @@
         ~ " union all select '(invocation)', coalesce(unchanged_since_run_id, '') || '|' || inputs::text from "
         ~ run_inputs_table() ~ " where invocation_id = " ~ dbt.string_literal(invocation_id)
     ) %}
-    {% do records.update({'(invocation)': {'unchanged_since': none, 'inputs': {}}}) %}
     {% for row in found.rows if row[0] == '(invocation)' %}
         {% set parts = row[1].split('|', 1) %}
         {% do records.update({'(invocation)': {'unchanged_since': parts[0] or none, 'inputs': fromjson(parts[1])}}) %}
@@ -220,20 +219,16 @@
         key - or its content, when it says so (config dependents_read_content: a small
         table rebuilt often whose rows seldom change). None for anything else (a plain
         table, an ephemeral model). -#}
-    {% set node = graph.sources.get(unique_id) if unique_id.startswith('source.') else graph.nodes.get(unique_id) %}
+    {% set node = graph_node(unique_id) %}
     {% if node is none %}{{ return(none) }}{% endif %}
-    {% set relation = api.Relation.create(
-        database=node.database,
-        schema=node.schema,
-        identifier=node.identifier if unique_id.startswith('source.') else node.alias,
-    ) %}
+    {% set relation = node_relation(unique_id) %}
     {% set materialized = none if unique_id.startswith('source.') else node.config.materialized %}
     {% set fingerprint_at_start = records.get('(invocation)', {}).get('inputs', {}).get(unique_id) %}
     {% if unique_id.startswith('source.') and fingerprint_at_start is not none %}
         {#- a source's rows as the run started (record_run_inputs): one scan per run. A row
             the app changes later in the run makes the next run rebuild (its key differs). -#}
         {{ return(fingerprint_at_start) }}
-    {% elif unique_id.startswith('source.') or node.resource_type == 'seed' or materialized == 'incremental' %}
+    {% elif is_read_as_content(unique_id) %}
         {{ return(relation_content_fingerprint(relation)) }}
     {% elif materialized == 'view' %}
         {% set definition = view_definition(relation) %}

@@ -55,14 +55,11 @@
         {% set current = pending.pop() %}
         {% if current not in visited %}
             {% do visited.append(current) %}
-            {% set node = graph.sources.get(current) if current.startswith('source.') else graph.nodes.get(current) %}
-            {% if node is not none %}
-                {% set materialized = none if current.startswith('source.') else node.config.materialized %}
-                {% if current.startswith('source.') or node.resource_type == 'seed' or materialized == 'incremental' %}
-                    {% do found.append(current) %}
-                {% elif materialized in ('view', 'ephemeral') %}
-                    {% do pending.extend(node.depends_on.nodes) %}
-                {% endif %}
+            {% set node = graph_node(current) %}
+            {% if is_read_as_content(current) %}
+                {% do found.append(current) %}
+            {% elif node is not none and node.config.materialized in ('view', 'ephemeral') %}
+                {% do pending.extend(node.depends_on.nodes) %}
             {% endif %}
         {% endif %}
     {% endfor %}
@@ -70,9 +67,26 @@
 {%- endmacro %}
 
 
+{% macro graph_node(unique_id) -%}
+    {#- The source or the node of dbt's graph with this unique id, or none. -#}
+    {{ return(graph.sources.get(unique_id) if unique_id.startswith('source.') else graph.nodes.get(unique_id)) }}
+{%- endmacro %}
+
+
+{% macro is_read_as_content(unique_id) -%}
+    {#- True for a source, a seed or an incremental model: their rows change without a
+        build of theirs, so what a model reads from them is their content. -#}
+    {% set node = graph_node(unique_id) %}
+    {{ return(node is not none and (
+        unique_id.startswith('source.') or node.resource_type == 'seed'
+        or node.config.materialized == 'incremental'
+    )) }}
+{%- endmacro %}
+
+
 {% macro node_relation(unique_id) -%}
     {#- The relation of a source or a node of the graph. -#}
-    {% set node = graph.sources.get(unique_id) if unique_id.startswith('source.') else graph.nodes.get(unique_id) %}
+    {% set node = graph_node(unique_id) %}
     {{ return(api.Relation.create(
         database=node.database,
         schema=node.schema,
@@ -235,7 +249,7 @@
     {% set relation = node_relation(unique_id) %}
     (
         select
-            (split_part({{ start }}, '-', 1)::bigint + count(*) filter (where {{ "true" if write == 'insert' else "false" }}))::text
+            (split_part({{ start }}, '-', 1)::bigint + {{ 'count(*)' if write == 'insert' else '0' }})::text
             || '-' || (
                 substr({{ start }}, strpos({{ start }}, '-') + 1)::numeric
                 + coalesce(sum(

@@ -17,6 +17,9 @@ from pathlib import Path
 from typing import IO
 
 PROJECT_DIR = Path(__file__).resolve().parents[2]
+# what a `dbt build` prints when it found its inputs unchanged since a validated real run
+# (macros/reporting/print_backfill_summary.sql, print_unchanged_run)
+UNCHANGED_RUN = "Nothing has changed since run"
 # Where a started command's output goes: subprocess.PIPE or STDOUT, a file, or None.
 Output = int | IO[str] | None
 

@@ -52,7 +52,7 @@ from backfill_tools.bench.report import (
 from backfill_tools.db.appdb import AppSchema
 from backfill_tools.db.devdb import DevDb, free_port
 from backfill_tools.db.server import Server
-from backfill_tools.dbtrun import PROJECT_DIR, DbtProject
+from backfill_tools.dbtrun import PROJECT_DIR, UNCHANGED_RUN, DbtProject
 from backfill_tools.quality.changes import AppChanges, app_changes, load_changes
 from backfill_tools.quality.generate import generate_database
 
@@ -62,8 +62,6 @@ RUN_DATABASE = "bench_run"
 SAVED_SUFFIX = "_saved"  # the real run's database, kept for the rollback during the changes
 PROJECT_SCHEMA = "customer_backfill"
 ROLLBACK_MACRO = "macro.customer_backfill.rollback_backfill"
-# what a build prints when it found its inputs unchanged since a validated real run
-UNCHANGED_RUN = "Nothing has changed since run"
 
 
 def parse_sizes(text: str) -> list[int]:

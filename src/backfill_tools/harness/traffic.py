@@ -33,6 +33,7 @@ from psycopg2.extras import Json
 
 from backfill_tools.db.appdb import LEAD_STAGES, AppSchema, connect
 from backfill_tools.db.server import Server
+from backfill_tools.dbtrun import UNCHANGED_RUN
 from backfill_tools.harness.trial import (
     PROJECT_SCHEMA,
     install_slow_apply,
@@ -357,10 +358,6 @@ def _load_log(path: Path) -> AppLog:
     log = AppLog(**raw)
     log.transactions = [tuple(item) for item in raw["transactions"]]  # type: ignore[misc]
     return log
-
-
-# what a build prints when it found its inputs unchanged since a validated real run
-UNCHANGED_RUN = "Nothing has changed since run"
 
 
 def run_live_traffic(
