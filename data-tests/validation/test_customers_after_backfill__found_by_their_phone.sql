@@ -8,6 +8,9 @@
     identity_refusals says why) or a do_not_link override between a lead of each
     (split_customer records them). This is also the design document's
     data-quality check 3 (duplicate contacts). Fails with one row per phone.
+    Other holders are looked for by the phones of the leads and customers the run
+    resolved (int_identity_scope): the refusals are that run's, and a phone no
+    lead or customer of it carries was checked by the run that last resolved it.
 -#}
 -- depends_on: {{ ref('backfill_runs') }}
 
@@ -37,6 +40,20 @@ identity_refusals as (
 
 ),
 
+identifier_values as (
+
+    select * from {{ ref('int_identifier_values_screened') }}
+
+),
+
+phones_of_this_run as (
+
+    select identifier_value as phone_normalized
+    from identifier_values
+    where identifier_type = 'phone'
+
+),
+
 phones_refused_for_linking as (
 
     select distinct identifier_value as phone_normalized
@@ -55,11 +72,14 @@ backfill_customer_phones as materialized (
         customers.phone,
         customers.phone_normalized,
         {{ customer_phone('customers.phone_normalized') }} as phone_as_the_app_writes_it,
-        phones_refused_for_linking.phone_normalized is not null as is_refused_for_linking
+        phones_refused_for_linking.phone_normalized is not null as is_refused_for_linking,
+        phones_of_this_run.phone_normalized is not null as is_resolved_by_this_run
 
     from customers
     left join phones_refused_for_linking
         on customers.phone_normalized = phones_refused_for_linking.phone_normalized
+    left join phones_of_this_run
+        on customers.phone_normalized = phones_of_this_run.phone_normalized
     where
         customers.is_backfill_created
         and customers.phone_normalized is not null
@@ -92,7 +112,9 @@ other_holders as (
         on
             backfill_customer_phones.phone = other_customers.phone
             and backfill_customer_phones.customer_id <> other_customers.customer_id
-    where not backfill_customer_phones.is_refused_for_linking
+    where
+        not backfill_customer_phones.is_refused_for_linking
+        and backfill_customer_phones.is_resolved_by_this_run
 
 ),
 

@@ -29,8 +29,8 @@
 
 {% macro var_problems() %}
     {#- The vars checked without the database: dry_run and verbose are booleans (see
-        is_dry_run), names are non-empty, customer_phone_format is a known format,
-        verbose_group_limit is a whole number. -#}
+        is_dry_run), names are non-empty, customer_phone_format and identity_scope are known
+        values, verbose_group_limit is a whole number. -#}
     {% set problems = [] %}
     {% do is_dry_run() %}
     {% for name in ('app_schema', 'lead_psid_column', 'created_by') %}
@@ -44,6 +44,10 @@
     {% if var('customer_phone_format') not in ('e164', 'national') %}
         {% do problems.append("the var customer_phone_format must be e164 (+15551234567, as the app"
             ~ " writes phones) or national (5551234567), not '" ~ var('customer_phone_format') ~ "'") %}
+    {% endif %}
+    {% if var('identity_scope') not in ('affected', 'all') %}
+        {% do problems.append("the var identity_scope must be affected (resolve the leads a run can"
+            ~ " write for, and what they touch) or all (every lead), not '" ~ var('identity_scope') ~ "'") %}
     {% endif %}
     {% if not (var('verbose_group_limit') | string).isdigit() %}
         {% do problems.append("the var verbose_group_limit must be a whole number, not '"

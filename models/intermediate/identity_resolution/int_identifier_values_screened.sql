@@ -1,7 +1,7 @@
 {#-
-    Junk rejection, before any matching: each distinct identifier value, how many
-    leads carry it, and whether it may link leads. A value is rejected by a
-    built-in pattern (macro identifier_rejection_reason), by the
+    Junk rejection, before any matching: each distinct identifier value the nodes of
+    this run carry, how many leads (all of them) carry it, and whether it may link
+    leads. A value is rejected by a built-in pattern (macro identifier_rejection_reason), by the
     `identifier_blocklist` seed, or because more leads carry it than the cap
     (var identity_max_leads_per_value): a suspected placeholder.
 -#}
@@ -18,9 +18,9 @@ node_identifiers as (
 
 ),
 
-nodes as (
+identifiers as (
 
-    select * from {{ ref('int_identity_nodes') }}
+    select * from {{ ref('int_identifiers_of_leads_and_customers') }}
 
 ),
 
@@ -30,17 +30,30 @@ blocklist as (
 
 ),
 
+values_in_scope as (
+
+    select distinct
+        identifier_type,
+        identifier_value
+
+    from node_identifiers
+
+),
+
+-- counted over every lead and customer, whichever this run resolves
 value_counts as (
 
     select
-        node_identifiers.identifier_type,
-        node_identifiers.identifier_value,
-        count(*) filter (where nodes.node_type = 'lead') as lead_count,
-        count(*) filter (where nodes.node_type = 'customer') as customer_count
+        values_in_scope.identifier_type,
+        values_in_scope.identifier_value,
+        count(*) filter (where identifiers.owner_type = 'lead') as lead_count,
+        count(*) filter (where identifiers.owner_type = 'customer') as customer_count
 
-    from node_identifiers
-    inner join nodes
-        on node_identifiers.node_id = nodes.node_id
+    from values_in_scope
+    inner join identifiers
+        on
+            values_in_scope.identifier_type = identifiers.identifier_type
+            and values_in_scope.identifier_value = identifiers.identifier_value
     group by 1, 2
 
 ),

@@ -1,6 +1,7 @@
 {#-
-    The nodes of the identity graph: every lead, and every existing customer (from
-    the app or an earlier run). Node ids are numbers in a fixed order (leads by
+    The nodes of the identity graph: the leads and customers this run resolves
+    (int_identity_scope: on a first run every lead and every existing customer,
+    from the app or an earlier run). Node ids are numbers in a fixed order (leads by
     created_at then id, customers after them), so the smallest node of a group
     of new leads is its earliest lead. A lead already linked starts in its
     customer's group: existing customers are the strongest key of all, never
@@ -16,13 +17,19 @@
 
 with
 
-leads as (
+scope as (
+
+    select * from {{ ref('int_identity_scope') }}
+
+),
+
+all_leads as (
 
     select * from {{ ref('stg_app__leads') }}
 
 ),
 
-customers as (
+all_customers as (
 
     select * from {{ ref('stg_app__customers') }}
 
@@ -37,6 +44,28 @@ first_name_variants as (
 leads_linked_through_jobs as (
 
     select * from {{ ref('int_leads_linked_through_jobs') }}
+
+),
+
+leads as (
+
+    select all_leads.*
+    from all_leads
+    inner join scope
+        on
+            all_leads.lead_id = scope.entity_id
+            and scope.node_type = 'lead'
+
+),
+
+customers as (
+
+    select all_customers.*
+    from all_customers
+    inner join scope
+        on
+            all_customers.customer_id = scope.entity_id
+            and scope.node_type = 'customer'
 
 ),
 

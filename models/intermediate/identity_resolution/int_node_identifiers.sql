@@ -1,7 +1,7 @@
 {#-
-    Every identifier every node carries, as normalized in staging: a lead's PSID,
-    phone, e-mail and address keys (int_lead_address_keys), an existing customer's
-    phone and e-mail. Everything after joins this.
+    Every identifier every node carries (int_identifiers_of_leads_and_customers, for
+    the nodes this run resolves): a lead's PSID, phone, e-mail and address keys, an
+    existing customer's phone and e-mail. Everything after joins this.
 -#}
 {{ config(
     indexes=[
@@ -12,21 +12,9 @@
 
 with
 
-leads as (
+identifiers as (
 
-    select * from {{ ref('stg_app__leads') }}
-
-),
-
-customers as (
-
-    select * from {{ ref('stg_app__customers') }}
-
-),
-
-lead_address_keys as (
-
-    select * from {{ ref('int_lead_address_keys') }}
+    select * from {{ ref('int_identifiers_of_leads_and_customers') }}
 
 ),
 
@@ -43,30 +31,12 @@ lead_identifiers as (
         identifiers.identifier_type,
         identifiers.identifier_value
 
-    from leads
-    inner join nodes
-        on leads.lead_id = nodes.lead_id
-    cross join
-        lateral (
-            values
-            ('psid', leads.psid),
-            ('phone', leads.phone_normalized),
-            ('email', leads.email_normalized)
-        ) as identifiers (identifier_type, identifier_value)
-    where identifiers.identifier_value is not null
-
-),
-
-lead_addresses as (
-
-    select
-        nodes.node_id,
-        'address' as identifier_type,
-        lead_address_keys.address_key as identifier_value
-
-    from lead_address_keys
-    inner join nodes
-        on lead_address_keys.lead_id = nodes.lead_id
+    from nodes
+    inner join identifiers
+        on
+            nodes.lead_id = identifiers.owner_id
+            and identifiers.owner_type = 'lead'
+    where nodes.node_type = 'lead'
 
 ),
 
@@ -77,26 +47,18 @@ customer_identifiers as (
         identifiers.identifier_type,
         identifiers.identifier_value
 
-    from customers
-    inner join nodes
+    from nodes
+    inner join identifiers
         on
-            customers.customer_id = nodes.customer_id
-            and nodes.node_type = 'customer'
-    cross join
-        lateral (
-            values
-            ('phone', customers.phone_normalized),
-            ('email', customers.email_normalized)
-        ) as identifiers (identifier_type, identifier_value)
-    where identifiers.identifier_value is not null
+            nodes.customer_id = identifiers.owner_id
+            and identifiers.owner_type = 'customer'
+    where nodes.node_type = 'customer'
 
 ),
 
 final as (
 
     select * from lead_identifiers
-    union all
-    select * from lead_addresses
     union all
     select * from customer_identifiers
 

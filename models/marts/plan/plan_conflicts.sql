@@ -12,6 +12,25 @@ resolved_leads as (
 
 ),
 
+leads as (
+
+    select * from {{ ref('stg_app__leads') }}
+
+),
+
+-- every lead: one the run does not resolve (int_identity_scope) keeps its customer
+lead_customers as (
+
+    select
+        leads.lead_id,
+        coalesce(leads.current_customer_id, resolved_leads.resolved_customer_id) as customer_id
+
+    from leads
+    left join resolved_leads
+        on leads.lead_id = resolved_leads.lead_id
+
+),
+
 jobs_on_another_customer as (
 
     select
@@ -19,17 +38,17 @@ jobs_on_another_customer as (
         jobs.job_id as object_id,
         'job' as object_type,
         jobs.lead_id,
-        array[jobs.current_customer_id, resolved_leads.resolved_customer_id] as customer_ids,
+        array[jobs.current_customer_id, lead_customers.customer_id] as customer_ids,
         'the job is linked to one customer and its lead to another; the job is left alone'
             as detail
 
     from jobs
-    inner join resolved_leads
-        on jobs.lead_id = resolved_leads.lead_id
+    inner join lead_customers
+        on jobs.lead_id = lead_customers.lead_id
     where
         jobs.current_customer_id is not null
-        and resolved_leads.resolved_customer_id is not null
-        and jobs.current_customer_id <> resolved_leads.resolved_customer_id
+        and lead_customers.customer_id is not null
+        and jobs.current_customer_id <> lead_customers.customer_id
 
 ),
 

@@ -42,14 +42,25 @@ jobs as (
 
 ),
 
+leads as (
+
+    select * from {{ ref('stg_app__leads') }}
+
+),
+
+-- counted over every lead: the run resolves only the leads it can write for
+-- (int_identity_scope), and a lead outside them is already linked
 lead_counts as (
 
     select
         count(*) as leads_total,
-        count(*) filter (where lead_action = 'already_linked') as leads_already_linked,
-        count(*) filter (where lead_action = 'not_linked_ambiguous') as leads_not_linked
+        count(*) filter (where current_customer_id is not null) as leads_already_linked,
+        (
+            select count(*) from resolved_leads
+            where lead_action = 'not_linked_ambiguous'
+        ) as leads_not_linked
 
-    from resolved_leads
+    from leads
 
 ),
 

@@ -1,0 +1,233 @@
+{#-
+    The leads and customers this run resolves. A run writes only for a lead without
+    a customer, a job without one, and the customers they make; a lead already
+    linked stays in its customer's group, and two customers are never joined. So
+    the rest of the graph cannot change a decision: the leads to resolve, every
+    customer they are linked to or may be linked to (through a value they carry,
+    their jobs, or an override), and all of those customers' leads decide the same
+    as the whole graph would. The values' counts stay those of all leads
+    (int_identifier_values_screened). On a first run that is every lead; after an
+    applied run, what the app added or changed since and the customers it touches.
+    Var identity_scope: all resolves every lead and customer again. The models after
+    it are keyed on its rows (dependents_read_content): a new job of a lead it holds
+    already rebuilds nothing after it.
+-#}
+{%- set resolve_everything = var('identity_scope') == 'all' %}
+{{ config(
+    indexes=[{'columns': ['node_type', 'entity_id'], 'unique': true}],
+    dependents_read_content=true,
+) }}
+
+with
+
+leads as (
+
+    select * from {{ ref('stg_app__leads') }}
+
+),
+
+customers as (
+
+    select * from {{ ref('stg_app__customers') }}
+
+),
+
+jobs as (
+
+    select * from {{ ref('stg_app__jobs') }}
+
+),
+
+identifiers as (
+
+    select * from {{ ref('int_identifiers_of_leads_and_customers') }}
+
+),
+
+leads_linked_through_jobs as (
+
+    select * from {{ ref('int_leads_linked_through_jobs') }}
+
+),
+
+do_not_link as (
+
+    select * from {{ ref('do_not_link') }}
+
+),
+
+force_link as (
+
+    select * from {{ ref('force_link') }}
+
+),
+
+manual_overrides as (
+
+    select * from {{ ref('manual_overrides') }}
+
+),
+
+override_lead_ids as (
+
+    select lower(btrim(lead_id)) as lead_id_text from do_not_link
+    union
+    select lower(btrim(other_lead_id)) as lead_id_text from do_not_link
+    union
+    select lower(btrim(lead_id)) as lead_id_text from force_link
+    union
+    select lower(btrim(other_lead_id)) as lead_id_text from force_link
+    union
+    select lead_id::text as lead_id_text from manual_overrides
+    union
+    select other_lead_id::text as lead_id_text from manual_overrides
+
+),
+
+leads_to_resolve as (
+
+    select lead_id from leads
+    where current_customer_id is null or {{ 'true' if resolve_everything else 'false' }}
+
+    union
+
+    select jobs.lead_id
+    from jobs
+    inner join leads
+        on jobs.lead_id = leads.lead_id
+    where jobs.current_customer_id is null
+
+    union
+
+    select leads.lead_id
+    from leads
+    inner join override_lead_ids
+        on leads.lead_id::text = override_lead_ids.lead_id_text
+
+),
+
+values_of_leads_to_resolve as (
+
+    select distinct
+        identifiers.identifier_type,
+        identifiers.identifier_value
+
+    from leads_to_resolve
+    inner join identifiers
+        on
+            leads_to_resolve.lead_id = identifiers.owner_id
+            and identifiers.owner_type = 'lead'
+
+),
+
+-- a value more leads carry than its cap links nothing: its other leads are not followed
+values_that_can_link as (
+
+    select
+        values_of_leads_to_resolve.identifier_type,
+        values_of_leads_to_resolve.identifier_value
+
+    from values_of_leads_to_resolve
+    inner join identifiers
+        on
+            values_of_leads_to_resolve.identifier_type = identifiers.identifier_type
+            and values_of_leads_to_resolve.identifier_value = identifiers.identifier_value
+    group by 1, 2
+    having
+        count(*) filter (where identifiers.owner_type = 'lead')
+        <= case values_of_leads_to_resolve.identifier_type
+            when 'psid' then {{ identity_lead_cap('psid') }}
+            when 'phone' then {{ identity_lead_cap('phone') }}
+            when 'address' then {{ identity_lead_cap('address') }}
+            else {{ identity_lead_cap('email') }}
+        end
+
+),
+
+owners_of_those_values as (
+
+    select distinct
+        identifiers.owner_type,
+        identifiers.owner_id
+
+    from values_that_can_link
+    inner join identifiers
+        on
+            values_that_can_link.identifier_type = identifiers.identifier_type
+            and values_that_can_link.identifier_value = identifiers.identifier_value
+
+),
+
+customers_to_resolve as (
+
+    -- the customers of the leads to resolve
+    select leads.current_customer_id as customer_id
+    from leads_to_resolve
+    inner join leads
+        on leads_to_resolve.lead_id = leads.lead_id
+    where leads.current_customer_id is not null
+
+    union
+
+    -- the customers their jobs are linked to
+    select unnest(customer_ids) as customer_id
+    from leads_linked_through_jobs
+
+    union
+
+    -- the customers that carry one of their values, or whose leads do
+    select leads.current_customer_id as customer_id
+    from owners_of_those_values
+    inner join leads
+        on
+            owners_of_those_values.owner_id = leads.lead_id
+            and owners_of_those_values.owner_type = 'lead'
+    where leads.current_customer_id is not null
+
+    union
+
+    select owner_id as customer_id
+    from owners_of_those_values
+    where owner_type = 'customer'
+
+    union
+
+    -- var identity_scope: all - every customer
+    select customer_id from customers
+    where {{ 'true' if resolve_everything else 'false' }}
+
+),
+
+leads_in_scope as (
+
+    select lead_id from leads_to_resolve
+
+    union
+
+    -- all the leads of those customers: a customer's group is compared whole
+    select leads.lead_id
+    from leads
+    inner join customers_to_resolve
+        on leads.current_customer_id = customers_to_resolve.customer_id
+
+),
+
+final as (
+
+    select
+        'lead' as node_type,
+        lead_id as entity_id
+
+    from leads_in_scope
+
+    union all
+
+    select
+        'customer' as node_type,
+        customer_id as entity_id
+
+    from customers_to_resolve
+
+)
+
+select * from final
