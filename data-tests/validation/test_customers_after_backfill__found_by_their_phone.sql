@@ -8,9 +8,12 @@
     identity_refusals says why) or a do_not_link override between a lead of each
     (split_customer records them). This is also the design document's
     data-quality check 3 (duplicate contacts). Fails with one row per phone.
-    Other holders are looked for by the phones of the leads and customers the run
-    resolved (int_identity_scope): the refusals are that run's, and a phone no
-    lead or customer of it carries was checked by the run that last resolved it.
+    Checked: the customers the run made or resolved (plan_customers,
+    int_identity_scope; on a first run, all), and the pairs of them. The refusals
+    are that run's, and they cover every such pair: a customer the run makes
+    holds a phone its leads carry under the cap, so every other holder of it is
+    resolved too. Two customers no lead of the run touches were checked by the
+    run that made the later of them, and no run has changed them since.
 -#}
 -- depends_on: {{ ref('backfill_runs') }}
 
@@ -40,17 +43,28 @@ identity_refusals as (
 
 ),
 
-identifier_values as (
+identity_scope as (
 
-    select * from {{ ref('int_identifier_values_screened') }}
+    select * from {{ ref('int_identity_scope') }}
 
 ),
 
-phones_of_this_run as (
+plan_customers as (
 
-    select identifier_value as phone_normalized
-    from identifier_values
-    where identifier_type = 'phone'
+    select * from {{ ref('plan_customers') }}
+
+),
+
+customers_of_this_run as (
+
+    select entity_id as customer_id
+    from identity_scope
+    where node_type = 'customer'
+
+    union
+
+    select customer_id
+    from plan_customers
 
 ),
 
@@ -64,22 +78,22 @@ phones_refused_for_linking as (
 
 backfill_customer_phones as materialized (
 
-    -- each backfill customer's phone: as stored, as the app would write it, and
-    -- whether the grouping refused it (then sharing it is expected). Materialized:
-    -- the phone is normalized once per customer (the costly part of this test)
+    -- the phone of each backfill customer the run made or resolved: as stored, as the
+    -- app would write it, and whether the grouping refused it (then sharing it is
+    -- expected). Materialized: the phone is normalized once per customer (the costly
+    -- part of this test)
     select
         customers.customer_id,
         customers.phone,
         customers.phone_normalized,
         {{ customer_phone('customers.phone_normalized') }} as phone_as_the_app_writes_it,
-        phones_refused_for_linking.phone_normalized is not null as is_refused_for_linking,
-        phones_of_this_run.phone_normalized is not null as is_resolved_by_this_run
+        phones_refused_for_linking.phone_normalized is not null as is_refused_for_linking
 
     from customers
+    inner join customers_of_this_run
+        on customers.customer_id = customers_of_this_run.customer_id
     left join phones_refused_for_linking
         on customers.phone_normalized = phones_refused_for_linking.phone_normalized
-    left join phones_of_this_run
-        on customers.phone_normalized = phones_of_this_run.phone_normalized
     where
         customers.is_backfill_created
         and customers.phone_normalized is not null
@@ -100,8 +114,8 @@ stored_in_another_format as (
 
 other_holders as (
 
-    -- the customers the app's lookup returns besides the backfill's: any customer,
-    -- app-made or not, that holds the same phone as stored
+    -- the customers the app's lookup returns besides the backfill's: any customer of
+    -- the run, app-made or not, that holds the same phone as stored
     select
         backfill_customer_phones.customer_id,
         backfill_customer_phones.phone,
@@ -112,9 +126,9 @@ other_holders as (
         on
             backfill_customer_phones.phone = other_customers.phone
             and backfill_customer_phones.customer_id <> other_customers.customer_id
-    where
-        not backfill_customer_phones.is_refused_for_linking
-        and backfill_customer_phones.is_resolved_by_this_run
+    inner join customers_of_this_run as other_customers_of_this_run
+        on other_customers.customer_id = other_customers_of_this_run.customer_id
+    where not backfill_customer_phones.is_refused_for_linking
 
 ),
 
