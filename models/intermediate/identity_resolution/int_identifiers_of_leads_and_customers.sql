@@ -38,6 +38,7 @@ lead_identifiers as (
     select
         'lead' as owner_type,
         leads.lead_id as owner_id,
+        leads.current_customer_id as customer_id,
         identifiers.identifier_type,
         identifiers.identifier_value
 
@@ -57,11 +58,14 @@ lead_addresses as (
 
     select
         'lead' as owner_type,
-        lead_id as owner_id,
+        lead_address_keys.lead_id as owner_id,
+        leads.current_customer_id as customer_id,
         'address' as identifier_type,
-        address_key as identifier_value
+        lead_address_keys.address_key as identifier_value
 
     from lead_address_keys
+    inner join leads
+        on lead_address_keys.lead_id = leads.lead_id
 
 ),
 
@@ -70,6 +74,7 @@ customer_identifiers as (
     select
         'customer' as owner_type,
         customers.customer_id as owner_id,
+        customers.customer_id,
         identifiers.identifier_type,
         identifiers.identifier_value
 

@@ -84,18 +84,16 @@ override_lead_ids as (
 
 ),
 
-leads_to_resolve as (
-
-    select lead_id from leads
-    where current_customer_id is null or {{ 'true' if resolve_everything else 'false' }}
-
-    union
+-- the leads to resolve that have a customer already (their jobs, an override)
+linked_leads_to_resolve as (
 
     select jobs.lead_id
     from jobs
     inner join leads
         on jobs.lead_id = leads.lead_id
-    where jobs.current_customer_id is null
+    where
+        jobs.current_customer_id is null
+        and leads.current_customer_id is not null
 
     union
 
@@ -103,39 +101,90 @@ leads_to_resolve as (
     from leads
     inner join override_lead_ids
         on leads.lead_id::text = override_lead_ids.lead_id_text
+    where leads.current_customer_id is not null
+
+),
+
+leads_to_resolve as (
+
+    select lead_id from leads
+    where current_customer_id is null or {{ 'true' if resolve_everything else 'false' }}
+
+    union
+
+    select lead_id from linked_leads_to_resolve
 
 ),
 
 values_of_leads_to_resolve as (
 
-    select distinct
+    select
+        identifier_type,
+        identifier_value
+
+    from identifiers
+    where
+        owner_type = 'lead'
+        and (customer_id is null or {{ 'true' if resolve_everything else 'false' }})
+
+    union all
+
+    select
         identifiers.identifier_type,
         identifiers.identifier_value
 
-    from leads_to_resolve
+    from linked_leads_to_resolve
     inner join identifiers
         on
-            leads_to_resolve.lead_id = identifiers.owner_id
+            linked_leads_to_resolve.lead_id = identifiers.owner_id
             and identifiers.owner_type = 'lead'
 
 ),
 
--- a value more leads carry than its cap links nothing: its other leads are not followed
-values_that_can_link as (
+-- the values a lead to resolve shares with a customer or a customer's lead, with that
+-- customer: one pass over the identifiers (on a first run few hold a customer, after
+-- an applied run few are to resolve)
+values_shared_with_customers as materialized (
 
     select
-        values_of_leads_to_resolve.identifier_type,
-        values_of_leads_to_resolve.identifier_value
+        identifiers.identifier_type,
+        identifiers.identifier_value,
+        identifiers.customer_id
 
-    from values_of_leads_to_resolve
+    from identifiers
+    where
+        identifiers.customer_id is not null
+        and exists (
+            select 1
+            from values_of_leads_to_resolve
+            where
+                values_of_leads_to_resolve.identifier_type = identifiers.identifier_type
+                and values_of_leads_to_resolve.identifier_value = identifiers.identifier_value
+        )
+
+),
+
+-- a value more leads carry than its cap links nothing: its customers are not followed
+shared_values_under_cap as (
+
+    select
+        shared_values.identifier_type,
+        shared_values.identifier_value
+
+    from (
+        select distinct
+            identifier_type,
+            identifier_value
+        from values_shared_with_customers
+    ) as shared_values
     inner join identifiers
         on
-            values_of_leads_to_resolve.identifier_type = identifiers.identifier_type
-            and values_of_leads_to_resolve.identifier_value = identifiers.identifier_value
+            shared_values.identifier_type = identifiers.identifier_type
+            and shared_values.identifier_value = identifiers.identifier_value
     group by 1, 2
     having
         count(*) filter (where identifiers.owner_type = 'lead')
-        <= case values_of_leads_to_resolve.identifier_type
+        <= case shared_values.identifier_type
             when 'psid' then {{ identity_lead_cap('psid') }}
             when 'phone' then {{ identity_lead_cap('phone') }}
             when 'address' then {{ identity_lead_cap('address') }}
@@ -144,28 +193,13 @@ values_that_can_link as (
 
 ),
 
-owners_of_those_values as (
-
-    select distinct
-        identifiers.owner_type,
-        identifiers.owner_id
-
-    from values_that_can_link
-    inner join identifiers
-        on
-            values_that_can_link.identifier_type = identifiers.identifier_type
-            and values_that_can_link.identifier_value = identifiers.identifier_value
-
-),
-
 customers_to_resolve as (
 
     -- the customers of the leads to resolve
     select leads.current_customer_id as customer_id
-    from leads_to_resolve
+    from linked_leads_to_resolve
     inner join leads
-        on leads_to_resolve.lead_id = leads.lead_id
-    where leads.current_customer_id is not null
+        on linked_leads_to_resolve.lead_id = leads.lead_id
 
     union
 
@@ -176,19 +210,12 @@ customers_to_resolve as (
     union
 
     -- the customers that carry one of their values, or whose leads do
-    select leads.current_customer_id as customer_id
-    from owners_of_those_values
-    inner join leads
+    select values_shared_with_customers.customer_id
+    from values_shared_with_customers
+    inner join shared_values_under_cap
         on
-            owners_of_those_values.owner_id = leads.lead_id
-            and owners_of_those_values.owner_type = 'lead'
-    where leads.current_customer_id is not null
-
-    union
-
-    select owner_id as customer_id
-    from owners_of_those_values
-    where owner_type = 'customer'
+            values_shared_with_customers.identifier_type = shared_values_under_cap.identifier_type
+            and values_shared_with_customers.identifier_value = shared_values_under_cap.identifier_value
 
     union
 
