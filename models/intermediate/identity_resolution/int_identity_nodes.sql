@@ -1,7 +1,7 @@
 {#-
     The nodes of the identity graph: the leads and customers this run resolves
-    (int_identity_scope: on a first run every lead and every existing customer,
-    from the app or an earlier run). Node ids are numbers in a fixed order (leads by
+    (int_identity_scope: the leads without a customer and the customers, from the
+    app or an earlier run, that they touch, with all those customers' leads). Node ids are numbers in a fixed order (leads by
     created_at then id, customers after them), so the smallest node of a group
     of new leads is its earliest lead. A lead already linked starts in its
     customer's group: existing customers are the strongest key of all, never
