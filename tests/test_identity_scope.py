@@ -16,6 +16,12 @@ SEED = 5
 EVERY_LEAD = {"identity_scope": "all"}
 
 
+CONFLICT_RESOLUTIONS = """
+    select conflict_id, merged_into_customer_id::text, is_conflict_resolved, refusal_reason
+    from customer_backfill.plan_conflict_resolutions order by conflict_id
+"""
+
+
 def scope_size(db: AppDatabase) -> int:
     return db.scalar(
         "select count(*) from customer_backfill.int_identity_scope where node_type = 'lead'"
@@ -29,12 +35,15 @@ def assert_same_as_resolving_every_lead(
     what it must, then every lead. Returns how many leads the first resolved."""
     scoped = project.build(vars=vars)
     scoped_state, resolved = app_state(db), scope_size(db)
+    scoped_conflicts = db.query(CONFLICT_RESOLUTIONS)
     operation(project, "rollback_backfill", run_id=run_ids(db)[-1])
 
     everything = project.build(vars={**(vars or {}), **EVERY_LEAD})
     assert scope_size(db) == db.count("Lead")
     assert app_state(db) == scoped_state
     assert statistics(everything.stdout) == statistics(scoped.stdout)
+    # and what resolve_conflicts would merge
+    assert db.query(CONFLICT_RESOLUTIONS) == scoped_conflicts
     return resolved
 
 
@@ -71,6 +80,14 @@ def app_changes_of_every_kind(db: AppDatabase) -> None:
         'select l.id from "Lead" as l where l.customer_id is not null order by l.created_at limit 1'
     )
     db.add_job(old_lead)
+
+    # a job the app moved to another customer than its lead's (a conflict to merge)
+    db.execute(
+        'update "Job" set customer_id = %s where id = ('
+        ' select j.id from "Job" as j inner join "Lead" as l on j.lead_id = l.id'
+        " where l.customer_id is not null and l.customer_id <> %s order by j.id limit 1)",
+        (first_id, first_id),
+    )
 
 
 def test_a_run_after_an_apply_resolves_what_changed_and_writes_what_resolving_every_lead_would(

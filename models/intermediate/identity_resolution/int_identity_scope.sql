@@ -4,8 +4,9 @@
     linked stays in its customer's group, and two customers are never joined. So
     the rest of the graph cannot change a decision: the leads to resolve, every
     customer they are linked to or may be linked to (through a value they carry,
-    their jobs, or an override), and all of those customers' leads decide the same
-    as the whole graph would. The values' counts stay those of all leads
+    their jobs, or an override), the two customers of a job linked to another
+    customer than its lead (a conflict resolve_conflicts may merge), and all of
+    those customers' leads decide the same as the whole graph would. The values' counts stay those of all leads
     (int_identifier_values_screened). On a first run that is every lead; after an
     applied run, what the app added or changed since and the customers it touches.
     Var identity_scope: all resolves every lead and customer again. The models after
@@ -206,6 +207,16 @@ customers_to_resolve as (
     -- the customers their jobs are linked to
     select unnest(customer_ids) as customer_id
     from leads_linked_through_jobs
+
+    union
+
+    -- both customers of a job linked to another customer than its lead: a conflict
+    -- resolve_conflicts may merge (plan_conflict_resolutions compares their groups)
+    select unnest(array[jobs.current_customer_id, leads.current_customer_id]) as customer_id
+    from jobs
+    inner join leads
+        on jobs.lead_id = leads.lead_id
+    where jobs.current_customer_id <> leads.current_customer_id
 
     union
 
