@@ -6,9 +6,10 @@
     customer they are linked to or may be linked to (through a value they carry,
     their jobs, or an override), the two customers of a job linked to another
     customer than its lead (a conflict resolve_conflicts may merge), and all of
-    those customers' leads decide the same as the whole graph would. The values' counts stay those of all leads
-    (int_identifier_values_screened). On a first run that is every lead; after an
-    applied run, what the app added or changed since and the customers it touches.
+    those customers' leads decide the same as the whole graph would. The values'
+    counts stay those of all leads (int_identifier_values_screened). On a first run
+    that is every lead the app has not linked; after an applied run, what the app
+    added or changed since and the customers it touches.
     Var identity_scope: all resolves every lead and customer again. The models after
     it are keyed on its rows (dependents_read_content): a new job of a lead it holds
     already rebuilds nothing after it.
