@@ -11,3 +11,14 @@
     {% endif %}
     {{ return(caps | int) }}
 {% endmacro %}
+
+
+{% macro identity_lead_cap_of(identifier_type_column) -%}
+    {#- SQL: the cap (identity_lead_cap) of the identifier type in `identifier_type_column`. -#}
+    case {{ identifier_type_column }}
+        when 'psid' then {{ identity_lead_cap('psid') }}
+        when 'phone' then {{ identity_lead_cap('phone') }}
+        when 'address' then {{ identity_lead_cap('address') }}
+        else {{ identity_lead_cap('email') }}
+    end
+{%- endmacro %}

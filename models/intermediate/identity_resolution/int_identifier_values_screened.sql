@@ -179,12 +179,7 @@ screened as materialized (
         value_counts.identifier_value,
         value_counts.lead_count,
         value_counts.customer_count,
-        case value_counts.identifier_type
-            when 'psid' then {{ identity_lead_cap('psid') }}
-            when 'phone' then {{ identity_lead_cap('phone') }}
-            when 'address' then {{ identity_lead_cap('address') }}
-            else {{ identity_lead_cap('email') }}
-        end as lead_cap,
+        {{ identity_lead_cap_of('value_counts.identifier_type') }} as lead_cap,
         {{ identifier_rejection_reason(
             'value_counts.identifier_type', 'value_counts.identifier_value'
         ) }} as builtin_reason,

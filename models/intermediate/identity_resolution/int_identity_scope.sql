@@ -186,12 +186,7 @@ shared_values_under_cap as (
     group by 1, 2
     having
         count(*) filter (where identifiers.owner_type = 'lead')
-        <= case shared_values.identifier_type
-            when 'psid' then {{ identity_lead_cap('psid') }}
-            when 'phone' then {{ identity_lead_cap('phone') }}
-            when 'address' then {{ identity_lead_cap('address') }}
-            else {{ identity_lead_cap('email') }}
-        end
+        <= {{ identity_lead_cap_of('shared_values.identifier_type') }}
 
 ),
 
