@@ -280,3 +280,44 @@ def test_a_change_after_an_applied_run_is_applied_by_the_next_run_in_full(
     after_rollback = project.build(vars={"identity_max_leads_per_value": 3})
     assert UNCHANGED not in after_rollback.stdout
     assert statistics(after_rollback.stdout)["Leads linked"] > 0
+
+
+def settled_fingerprint(db: AppDatabase, table: str) -> str:
+    """The fingerprint of an app table that the last real run left (its own writes added)."""
+    return db.scalar(
+        "select inputs ->> %s from customer_backfill.backfill_settled_inputs",
+        (f"source.customer_backfill.app.{table}",),
+    )
+
+
+def summed_hashes(db: AppDatabase, table: str, row_hash: str) -> str:
+    """`<rows>-<sum of row_hash>` over the rows of an app table (alias `r`)."""
+    return db.scalar(
+        f"select count(*)::text || '-' || coalesce(sum(({row_hash})::numeric), 0)::text"
+        f" from {db.table(table)} as r"
+    )
+
+
+def test_rows_are_fingerprinted_as_records_unless_a_column_cannot_be_hashed(
+    app_db: AppDatabase, project: DbtProject
+) -> None:
+    seed_small_app(app_db)
+    # a column the app added whose type has no hash function: "Lead" is hashed as text
+    app_db.execute(f"alter table {app_db.table('Lead')} add column legacy_payload json")
+    project.build()
+
+    assert settled_fingerprint(app_db, "job") == summed_hashes(
+        app_db, "Job", "hash_record_extended(r, 0)"
+    )
+    assert settled_fingerprint(app_db, "lead") == summed_hashes(
+        app_db, "Lead", "hashtextextended(r::text, 0)"
+    )
+    # either way the state the run's own writes left is recognised
+    assert f"{UNCHANGED} {last_run(app_db)[0]}" in project.build().stdout
+
+    # and a change of that column is seen: the next run does the full work
+    app_db.execute(
+        f"update {app_db.table('Lead')} set legacy_payload = '{{\"v\": 1}}'"
+        f" where id = (select id from {app_db.table('Lead')} order by id limit 1)"
+    )
+    assert UNCHANGED not in project.build().stdout
