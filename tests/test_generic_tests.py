@@ -1,8 +1,8 @@
-"""The project's generic tests: `grain` (a model's grain columns not null and unique, in
-one query) and `unique_combination` skip a scan only when an index makes it redundant;
-without one (or for rows the index cannot cover) they still fail. `column_values` checks
-several columns' not-null and accepted values in one scan. Each fails with rows that say
-what is wrong."""
+"""The project's generic tests: `grain` (a model's grain columns not null and unique, and
+its other columns' not-null and accepted values, in one query) and `unique_combination`
+skip a scan only when an index makes it redundant; without one (or for rows the index
+cannot cover) they still fail. `column_values` checks the columns of a model whose grain
+allows nulls. Each fails with rows that say what is wrong."""
 
 from __future__ import annotations
 
@@ -93,7 +93,7 @@ def test_grain_of_several_columns_fails_on_a_duplicate_and_on_a_null(
     assert failing_rows(app_db, name) == [("duplicate", 2), ("null", 1)]
 
 
-def test_column_values_fails_on_a_null_and_on_a_value_not_accepted(
+def test_grain_fails_on_a_null_and_on_a_value_not_accepted_in_its_other_columns(
     app_db: AppDatabase, project: DbtProject
 ) -> None:
     seed_small_app(app_db)
@@ -112,11 +112,11 @@ def test_column_values_fails_on_a_null_and_on_a_value_not_accepted(
     )
 
     assert not result.ok
-    name = "column_values_int_leads_resolved_to_customers"
+    name = "grain_int_leads_resolved_to_customers_lead_id"
     assert name in failed_tests(result.output)
     rows = sorted(
         app_db.query(
-            "select column_name, failure, unexpected_values, n_records"
+            "select column_name, failure, failing_values, n_records"
             f" from customer_backfill_dbt_test__audit.{name}"
         )
     )

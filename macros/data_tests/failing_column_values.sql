@@ -1,0 +1,67 @@
+{% macro failing_column_values(model, grain_columns, not_null, accepted_values) %}
+    {#- SQL: the failures of a model's columns, counted in one scan: a null in a grain
+        column, in a column of `not_null`, or a value of `accepted_values` ({column:
+        [values]}) outside its list (a null is accepted); and, unless a unique index on
+        exactly the grain columns already rules them out among complete rows
+        (PostgreSQL checks it on every write), each duplicated grain value, in a second
+        scan. One row per failure: `failure` ('null', 'duplicate' or 'not_accepted'),
+        `column_name` (the grain columns, comma-separated, for the grain),
+        `failing_values` (the duplicated grain value, or the values not accepted) and
+        `n_records` (how many rows). The `grain` and `column_values` tests. -#}
+    {%- set column_list = grain_columns | join(', ') -%}
+    {%- set any_null = grain_columns | join(' is null or ') ~ ' is null' -%}
+    {%- set checks = [] -%}
+    {%- if grain_columns -%}
+        {%- do checks.append({'column': column_list, 'failure': 'null', 'condition': any_null, 'values': false}) -%}
+    {%- endif -%}
+    {%- for column in not_null -%}
+        {%- do checks.append({'column': column, 'failure': 'null', 'condition': column ~ ' is null', 'values': false}) -%}
+    {%- endfor -%}
+    {%- for column, values in accepted_values.items() -%}
+        {%- set quoted = [] -%}
+        {%- for value in values -%}{%- do quoted.append(dbt.string_literal(value)) -%}{%- endfor -%}
+        {%- do checks.append({
+            'column': column,
+            'failure': 'not_accepted',
+            'condition': column ~ '::text not in (' ~ quoted | join(', ') ~ ')',
+            'values': true,
+        }) -%}
+    {%- endfor %}
+    with counted as (
+        select
+            {% for check in checks -%}
+                count(*) filter (where {{ check.condition }}) as n_{{ loop.index }},
+                {% if check['values'] -%}
+                    string_agg(distinct {{ check.column }}::text, ', ') filter (where {{ check.condition }}) as values_{{ loop.index }},
+                {% else -%}
+                    null::text as values_{{ loop.index }},
+                {% endif -%}
+            {% endfor -%}
+            count(*) as n_rows
+        from {{ model }}
+    )
+
+    {% for check in checks -%}
+        select
+            {{ dbt.string_literal(check.failure) }} as failure,
+            {{ dbt.string_literal(check.column) }} as column_name,
+            values_{{ loop.index }} as failing_values,
+            n_{{ loop.index }} as n_records
+        from counted
+        where n_{{ loop.index }} > 0
+        {% if not loop.last or grain_columns %}union all{% endif %}
+    {% endfor -%}
+    {% if grain_columns %}
+        select
+            'duplicate' as failure,
+            {{ dbt.string_literal(column_list) }} as column_name,
+            concat_ws(', ', {{ column_list }}) as failing_values,
+            count(*) as n_records
+        from {{ model }}
+        where
+            not ({{ any_null }})
+            and not {{ has_unique_index(model, grain_columns) }}
+        group by {{ column_list }}
+        having count(*) > 1
+    {% endif %}
+{% endmacro %}
