@@ -68,6 +68,31 @@ customers_of_this_run as (
 
 ),
 
+-- the customers of this run, read once, without the normalized phone of
+-- customers_after_backfill: PostgreSQL computes that for every customer before any join
+-- (at 1M leads, 1.9 s of this test's 3.6 s); it is computed below for these alone
+customers_to_check as materialized (
+
+    select
+        customers.customer_id,
+        customers.phone,
+        customers.is_backfill_created
+
+    from customers
+    inner join customers_of_this_run
+        on customers.customer_id = customers_of_this_run.customer_id
+
+),
+
+customers_to_check_normalized as materialized (
+
+    select
+        *,
+        {{ normalize_phone('phone') }} as phone_normalized
+    from customers_to_check
+
+),
+
 phones_refused_for_linking as (
 
     select distinct identifier_value as phone_normalized
@@ -89,9 +114,7 @@ backfill_customer_phones as materialized (
         {{ customer_phone('customers.phone_normalized') }} as phone_as_the_app_writes_it,
         phones_refused_for_linking.phone_normalized is not null as is_refused_for_linking
 
-    from customers
-    inner join customers_of_this_run
-        on customers.customer_id = customers_of_this_run.customer_id
+    from customers_to_check_normalized as customers
     left join phones_refused_for_linking
         on customers.phone_normalized = phones_refused_for_linking.phone_normalized
     where
@@ -122,12 +145,10 @@ other_holders as (
         other_customers.customer_id as other_customer_id
 
     from backfill_customer_phones
-    inner join customers as other_customers
+    inner join customers_to_check as other_customers
         on
             backfill_customer_phones.phone = other_customers.phone
             and backfill_customer_phones.customer_id <> other_customers.customer_id
-    inner join customers_of_this_run as other_customers_of_this_run
-        on other_customers.customer_id = other_customers_of_this_run.customer_id
     where not backfill_customer_phones.is_refused_for_linking
 
 ),
