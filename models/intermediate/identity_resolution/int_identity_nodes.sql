@@ -15,33 +15,36 @@
     ],
 ) }}
 
+-- the imports and the scope's customers are read several times: inlined (not
+-- materialized), each reader takes only its rows (at 1M leads after changes, this
+-- model's query took 1.9-2.2 s inlined, 4.3-4.5 s materialized, under the same load)
 with
 
-scope as (
+scope as not materialized (
 
     select * from {{ ref('int_identity_scope') }}
 
 ),
 
-all_leads as (
+all_leads as not materialized (
 
     select * from {{ ref('stg_app__leads') }}
 
 ),
 
-all_customers as (
+all_customers as not materialized (
 
     select * from {{ ref('stg_app__customers') }}
 
 ),
 
-first_name_variants as (
+first_name_variants as not materialized (
 
     select * from {{ ref('first_name_variants') }}
 
 ),
 
-leads_linked_through_jobs as (
+leads_linked_through_jobs as not materialized (
 
     select * from {{ ref('int_leads_linked_through_jobs') }}
 
@@ -58,7 +61,7 @@ leads as (
 
 ),
 
-customers as (
+customers as not materialized (
 
     select all_customers.*
     from all_customers

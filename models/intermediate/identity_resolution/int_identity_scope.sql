@@ -20,33 +20,36 @@
     dependents_read_content=true,
 ) }}
 
+-- the imports are read several times: inlined (not materialized), each reader scans or
+-- looks up what it needs through the tables' indexes (at 1M leads after changes, this
+-- model's query took 2.4-3.3 s inlined, 6.7-7.4 s materialized, under the same load)
 with
 
-leads as (
+leads as not materialized (
 
     select * from {{ ref('stg_app__leads') }}
 
 ),
 
-customers as (
+customers as not materialized (
 
     select * from {{ ref('stg_app__customers') }}
 
 ),
 
-jobs as (
+jobs as not materialized (
 
     select * from {{ ref('stg_app__jobs') }}
 
 ),
 
-identifiers as (
+identifiers as not materialized (
 
     select * from {{ ref('int_identifiers_of_leads_and_customers') }}
 
 ),
 
-leads_linked_through_jobs as (
+leads_linked_through_jobs as not materialized (
 
     select * from {{ ref('int_leads_linked_through_jobs') }}
 

@@ -10,15 +10,17 @@
     ],
 ) }}
 
+-- inlined (not materialized): each half looks up its nodes' identifiers through the
+-- index on owner (at 1M leads after changes: 0.4-0.5 s, against 1.3-1.5 s materialized)
 with
 
-identifiers as (
+identifiers as not materialized (
 
     select * from {{ ref('int_identifiers_of_leads_and_customers') }}
 
 ),
 
-nodes as (
+nodes as not materialized (
 
     select * from {{ ref('int_identity_nodes') }}
 
