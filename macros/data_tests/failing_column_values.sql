@@ -7,7 +7,12 @@
         scan. One row per failure: `failure` ('null', 'duplicate' or 'not_accepted'),
         `column_name` (the grain columns, comma-separated, for the grain),
         `failing_values` (the duplicated grain value, or the values not accepted) and
-        `n_records` (how many rows). The `grain` and `column_values` tests. -#}
+        `n_records` (how many rows). The `grain` and `column_values` tests.
+        The model is read through `checked_rows`, only the columns checked: an ephemeral
+        model (a CTE, the validation models) read twice would be computed whole, every
+        column of it, before either read (at 1M leads, customers_after_backfill
+        normalized every customer's phone: 4.1 s); materialized once with only these
+        columns, it is not. A table is read directly by each part. -#}
     {%- set column_list = grain_columns | join(', ') -%}
     {%- set any_null = grain_columns | join(' is null or ') ~ ' is null' -%}
     {%- set checks = [] -%}
@@ -27,7 +32,14 @@
             'values': true,
         }) -%}
     {%- endfor %}
-    with counted as (
+    {%- set checked_columns = (grain_columns + not_null + accepted_values.keys() | list) | unique | list %}
+    {%- set is_cte = model is not string and model.is_cte %}
+    with checked_rows as {{ 'materialized' if is_cte else 'not materialized' }} (
+        select {{ checked_columns | join(', ') }}
+        from {{ model }}
+    ),
+
+    counted as (
         select
             {% for check in checks -%}
                 count(*) filter (where {{ check.condition }}) as n_{{ loop.index }},
@@ -38,7 +50,7 @@
                 {% endif -%}
             {% endfor -%}
             count(*) as n_rows
-        from {{ model }}
+        from checked_rows
     )
 
     {% for check in checks -%}
@@ -57,7 +69,7 @@
             {{ dbt.string_literal(column_list) }} as column_name,
             concat_ws(', ', {{ column_list }}) as failing_values,
             count(*) as n_records
-        from {{ model }}
+        from checked_rows
         where
             not ({{ any_null }})
             and not {{ has_unique_index(model, grain_columns) }}
