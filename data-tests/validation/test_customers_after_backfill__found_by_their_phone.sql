@@ -90,6 +90,7 @@ customers_to_check_normalized as materialized (
         *,
         {{ normalize_phone('phone') }} as phone_normalized
     from customers_to_check
+    where is_backfill_created
 
 ),
 

@@ -39,19 +39,27 @@
         from {{ model }}
     ),
 
+    {%- if checks | length == 1 and not checks[0]['values'] %}
+    -- one null check alone: only the rows it finds, which an index on the column can find
+    counted as (
+        select count(*) as n_1, null::text as values_1
+        from checked_rows
+        where {{ checks[0].condition }}
+    )
+    {%- else %}
     counted as (
         select
             {% for check in checks -%}
                 count(*) filter (where {{ check.condition }}) as n_{{ loop.index }},
                 {% if check['values'] -%}
-                    string_agg(distinct {{ check.column }}::text, ', ') filter (where {{ check.condition }}) as values_{{ loop.index }},
+                    string_agg(distinct {{ check.column }}::text, ', ') filter (where {{ check.condition }}) as values_{{ loop.index }}{{ ',' if not loop.last }}
                 {% else -%}
-                    null::text as values_{{ loop.index }},
+                    null::text as values_{{ loop.index }}{{ ',' if not loop.last }}
                 {% endif -%}
             {% endfor -%}
-            count(*) as n_rows
         from checked_rows
     )
+    {%- endif %}
 
     {% for check in checks -%}
         select

@@ -270,8 +270,9 @@
         anything unchanged. The fingerprints also serve as the sources' keys in the run's
         build keys (dependency_build_key): one scan of each source per run. -#}
     {% set entries = ["'(code)', " ~ dbt.string_literal(project_code_key())] %}
+    {% set inputs = plan_input_nodes() %}
     {% set existing = {} %}
-    {% for unique_id in plan_input_nodes() %}
+    {% for unique_id in inputs %}
         {% set relation = node_relation(unique_id) %}
         {#- a seed or an incremental model is missing until the first build makes it -#}
         {% if unique_id.startswith('source.') or load_cached_relation(relation) is not none %}
@@ -279,7 +280,7 @@
         {% endif %}
     {% endfor %}
     {% set by_record = record_hashable_relations(existing.values() | list) %}
-    {% for unique_id in plan_input_nodes() %}
+    {% for unique_id in inputs %}
         {% set relation = existing.get(unique_id) %}
         {% do entries.append(dbt.string_literal(unique_id) ~ ', ' ~ (
             content_fingerprint_sql(relation, relation | string in by_record) if relation is not none
