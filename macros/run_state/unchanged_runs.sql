@@ -288,11 +288,7 @@
     {% endfor %}
     {% set may_be_unchanged = flags.WHICH == 'build' and var('reuse_unchanged_models') and not flags.FULL_REFRESH %}
     delete from {{ run_inputs_table() }};
-    -- a table made by a query, not an INSERT ... SELECT: PostgreSQL scans the inputs with
-    -- parallel workers only for a query that writes nothing or creates its table (at 1M
-    -- leads, 5.4 s inserted directly, 0.8 s this way with the hashes of row_hash_sql)
-    create temporary table backfill_current_inputs on commit drop as
-    select jsonb_build_object({{ entries | join(', ') }}) as inputs;
+    {{ fingerprints_table('backfill_current_inputs', entries) }}
     insert into {{ run_inputs_table() }} (invocation_id, inputs, inputs_key, unchanged_since_run_id)
     select
         {{ dbt.string_literal(invocation_id) }},
@@ -311,6 +307,17 @@
         null
         {% endif %}
     from backfill_current_inputs as current_inputs;
+{%- endmacro %}
+
+
+{% macro fingerprints_table(name, entries) -%}
+    {#- SQL: a temporary table `name`, dropped at commit, of one row: `inputs`, the jsonb
+        object of `entries` ("'key', expression" strings). A table made by a query, not
+        an INSERT ... SELECT: PostgreSQL computes the fingerprints with parallel workers
+        only for a query that writes nothing or creates its table (at 1M leads, 5.4 s
+        inserted directly, 0.8 s this way with the hashes of row_hash_sql). -#}
+    create temporary table {{ name }} on commit drop as
+    select jsonb_build_object({{ entries | join(', ') }}) as inputs;
 {%- endmacro %}
 
 
@@ -398,9 +405,7 @@
                 {% do entries.append(dbt.string_literal(unique_id) ~ ', ' ~ expression) %}
             {% endfor %}
             delete from {{ settled_inputs_table() }};
-            -- a table made by a query: PostgreSQL may scan with parallel workers (record_run_inputs)
-            create temporary table backfill_settled_now on commit drop as
-            select jsonb_build_object({{ entries | join(', ') }}) as inputs;
+            {{ fingerprints_table('backfill_settled_now', entries) }}
             insert into {{ settled_inputs_table() }} (run_id, inputs, inputs_key)
             select {{ dbt.string_literal(invocation_id) }}, settled.inputs, md5(settled.inputs::text)
             from backfill_settled_now as settled;
