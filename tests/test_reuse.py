@@ -6,6 +6,8 @@ from __future__ import annotations
 import json
 
 from backfill_tools.dbtrun import UNCHANGED_RUN, DbtProject
+from backfill_tools.quality.changes import app_changes, load_changes
+from backfill_tools.quality.generate import generate
 from tests.appdata import AppDatabase
 from tests.scenarios import seed_small_app, statistics
 
@@ -29,7 +31,8 @@ APP_STATE = """
 
 
 def model_outcomes(project: DbtProject) -> dict[str, str]:
-    """Each reusable table of the last dbt command: 'reused' or 'built'."""
+    """Each reusable table of the last dbt command: 'reused', 'updated' (in place, a
+    table kept per row) or 'built'."""
     results = json.loads((project.work_dir / "target" / "run_results.json").read_text())
     manifest = json.loads((project.work_dir / "target" / "manifest.json").read_text())
     outcomes: dict[str, str] = {}
@@ -37,7 +40,14 @@ def model_outcomes(project: DbtProject) -> dict[str, str]:
         node = manifest["nodes"].get(result["unique_id"], {})
         if node.get("config", {}).get("materialized") == "reusable_table":
             assert result["status"] == "success", result
-            outcomes[node["name"]] = "reused" if result["message"] == "REUSED" else "built"
+            message = result["message"] or ""
+            outcomes[node["name"]] = (
+                "reused"
+                if message == "REUSED"
+                else "updated"
+                if message.startswith("UPDATED ")
+                else "built"
+            )
     return outcomes
 
 
@@ -87,7 +97,8 @@ def test_a_changed_lead_rebuilds_the_plan_and_is_applied(
     project.build()
     outcomes = model_outcomes(project)
 
-    assert outcomes["stg_app__leads"] == "built"
+    # staging normalizes that lead again, in place; what reads it is rebuilt
+    assert outcomes["stg_app__leads"] == "updated"
     assert outcomes["plan_lead_links"] == "built"
     assert app_db.lead_customer(ids["nothing_lead"]) == app_db.lead_customer(ids["email_lead"])
 
@@ -322,3 +333,55 @@ def test_rows_are_fingerprinted_as_records_unless_a_column_cannot_be_hashed(
         f" where id = (select id from {app_db.table('Lead')} order by id limit 1)"
     )
     assert UNCHANGED not in project.build().stdout
+
+
+STAGED_LEADS = """
+    select md5(coalesce(string_agg(leads::text, ',' order by lead_id), ''))
+    from customer_backfill.stg_app__leads as leads
+"""
+
+
+def updated_rows(project: DbtProject, model: str) -> tuple[int, int]:
+    """(rows computed again, rows copied) of a table the last command updated in place."""
+    results = json.loads((project.work_dir / "target" / "run_results.json").read_text())
+    message = next(r["message"] for r in results["results"] if r["unique_id"].endswith(model))
+    # UPDATED <n> rows, <m> copied
+    words = message.split()
+    assert words[0] == "UPDATED", message
+    return int(words[1]), int(words[3])
+
+
+def test_staging_kept_per_lead_is_what_a_rebuild_makes(
+    app_db: AppDatabase, project: DbtProject
+) -> None:
+    # that module imports this one
+    from tests.test_identity_scope import app_changes_of_every_kind
+
+    generate(app_db.conn, app_db.schema, 500, seed=11)
+    project.build()
+    # between runs: new leads, new and removed identifiers, a deleted lead, a lead
+    # that moved house, a renamed lead; and the links the apply made
+    load_changes(app_db.conn, app_db.schema, app_changes(11, 500, new_fraction=0.05))
+    app_changes_of_every_kind(app_db)
+    app_db.execute(
+        f"update {app_db.table('Lead')} set name = 'Ana Maria Souza'"
+        " where id = (select id from " + app_db.table("Lead") + " order by id limit 1)"
+    )
+
+    project.build(dry_run=True)
+    assert model_outcomes(project)["stg_app__leads"] == "updated"
+    rebuilt, copied = updated_rows(project, "stg_app__leads")
+    # the new and changed leads are normalized again; the applied links only copied
+    assert 25 <= rebuilt < 100
+    assert copied > 250
+    updated = app_db.scalar(STAGED_LEADS)
+
+    project.run("build", "--full-refresh", "--select", "stg_app__leads", vars={"dry_run": True})
+    assert model_outcomes(project)["stg_app__leads"] == "built"
+    assert app_db.scalar(STAGED_LEADS) == updated
+
+    # nothing changed since: kept; a var the staging SQL reads: built again
+    project.build(dry_run=True)
+    assert model_outcomes(project)["stg_app__leads"] == "reused"
+    project.build(dry_run=True, vars={"identity_address_stage": False})
+    assert model_outcomes(project)["stg_app__leads"] == "built"

@@ -16,7 +16,9 @@
     {%- endcall %}
     {#- Every recorded key, read once (one query, not one per relation it depends on). -#}
     {%- set records = recorded_build_records() -%}
-    {%- set recorded = records.get(target_relation.render(), {'build_key': none, 'docs_key': none}) -%}
+    {%- set recorded = records.get(
+        target_relation.render(), {'build_key': none, 'docs_key': none, 'definition_key': none}
+    ) -%}
     {#- A build that found its inputs unchanged since the last validated real run keeps
         every table that run left (unchanged_runs.sql): no key to compute. -#}
     {%- set build_key = recorded.build_key if records['(invocation)'].unchanged_since and recorded.build_key
@@ -31,7 +33,7 @@
         {% if recorded.docs_key != docs_key %}
             {% do persist_docs(target_relation, model) %}
             {% call statement('record_docs_key') -%}
-                {{ record_build_key(target_relation, build_key, docs_key) }}
+                {{ record_build_key(target_relation, build_key, docs_key, recorded.definition_key) }}
             {%- endcall %}
         {% endif %}
         {{ adapter.commit() }}
@@ -40,6 +42,33 @@
     {%- endif -%}
 
     {%- set existing_relation = load_cached_relation(this) -%}
+    {%- set definition_key = reusable_table_definition_key(records) -%}
+
+    {#- A table kept per row (config update_rows_by) whose definition is unchanged is
+        brought up to date in place: only its rows whose inputs changed. -#}
+    {%- if existing_relation is not none and definition_key is not none
+        and reusable_table_is_current(recorded.definition_key, definition_key) -%}
+        {{ run_hooks(pre_hooks, inside_transaction=False) }}
+        {{ run_hooks(pre_hooks, inside_transaction=True) }}
+        {%- set changed = update_rows_in_place(target_relation, sql, config.get('update_rows_by')) -%}
+        {{ run_hooks(post_hooks, inside_transaction=True) }}
+        {% call statement('record_build_key') -%}
+            {{ record_build_key(target_relation, build_key, docs_key, definition_key) }}
+        {%- endcall %}
+        {% if recorded.docs_key != docs_key %}
+            {% do persist_docs(target_relation, model) %}
+        {% endif %}
+        {{ adapter.commit() }}
+        {{ run_hooks(post_hooks, inside_transaction=False) }}
+        {% do store_raw_result(
+            'main',
+            message='UPDATED ' ~ changed.rebuilt ~ ' rows, ' ~ changed.copied ~ ' copied',
+            code='UPDATED',
+            rows_affected=changed.rebuilt + changed.copied,
+        ) %}
+        {{ return({'relations': [target_relation]}) }}
+    {%- endif -%}
+
     {%- set intermediate_relation = make_intermediate_relation(target_relation) -%}
     {%- set preexisting_intermediate_relation = load_cached_relation(intermediate_relation) -%}
     {%- set backup_relation_type = 'table' if existing_relation is none else existing_relation.type -%}
@@ -71,7 +100,7 @@
     {{ run_hooks(post_hooks, inside_transaction=True) }}
 
     {% call statement('record_build_key') -%}
-        {{ record_build_key(target_relation, build_key, docs_key) }}
+        {{ record_build_key(target_relation, build_key, docs_key, definition_key) }}
     {%- endcall %}
 
     {% set should_revoke = should_revoke(existing_relation, full_refresh_mode=True) %}
@@ -98,8 +127,9 @@
 
 
 {% macro create_build_key_registry() -%}
-    {#- SQL: creates backfill_build_keys when missing. Run by claim_backfill_run, under
-        its lock, before any model. -#}
+    {#- SQL: creates backfill_build_keys when missing (and the column a registry made by
+        an earlier version lacks). Run by claim_backfill_run, under its lock, before any
+        model. -#}
     create table if not exists {{ build_key_registry() }} (
         relation_name text primary key,
         build_key text not null,
@@ -107,21 +137,26 @@
         built_at timestamptz not null default now(),
         invocation_id text not null
     );
+    alter table {{ build_key_registry() }} add column if not exists definition_key text;
 {%- endmacro %}
 
 
-{% macro record_build_key(relation, build_key, docs_key=none) -%}
-    {#- SQL: records the key a reusable table was just built with (none: forgets it), and
-        the docs key of the comments it was given (stored after the build key, `|`). -#}
+{% macro record_build_key(relation, build_key, docs_key=none, definition_key=none) -%}
+    {#- SQL: records the key a reusable table was just built with (none: forgets it), the
+        docs key of the comments it was given (stored after the build key, `|`), and the
+        definition key of a table kept per row (reusable_table_definition_key). -#}
     delete from {{ build_key_registry() }}
     where relation_name = {{ dbt.string_literal(relation.render()) }};
     {% if build_key is not none %}
-        insert into {{ build_key_registry() }} (relation_name, build_key, relation_oid, invocation_id)
+        insert into {{ build_key_registry() }} (
+            relation_name, build_key, relation_oid, invocation_id, definition_key
+        )
         values (
             {{ dbt.string_literal(relation.render()) }},
             {{ dbt.string_literal(build_key ~ ('|' ~ docs_key if docs_key is not none else '')) }},
             to_regclass({{ dbt.string_literal(relation.render()) }})::oid,
-            {{ dbt.string_literal(invocation_id) }}
+            {{ dbt.string_literal(invocation_id) }},
+            {{ dbt.string_literal(definition_key) if definition_key is not none else 'null' }}
         );
     {% endif %}
 {%- endmacro %}
@@ -136,7 +171,7 @@
 
 
 {% macro recorded_build_records() -%}
-    {#- {relation name: {build_key, docs_key}} of every reusable table whose recorded key
+    {#- {relation name: {build_key, docs_key, definition_key}} of every reusable table whose recorded key
         still holds (valid_build_records_sql), and '(invocation)': {unchanged_since,
         inputs} (run_inputs). A key recorded by an earlier version has no docs key (none).
         One query. -#}
@@ -145,7 +180,7 @@
     {#- and, in the same query, this invocation's inputs (record_run_inputs) -#}
     {% set found = run_query(
         valid_build_records_sql()
-        ~ " union all select '(invocation)', coalesce(unchanged_since_run_id, '') || '|' || inputs::text from "
+        ~ " union all select '(invocation)', coalesce(unchanged_since_run_id, '') || '|' || inputs::text, null from "
         ~ run_inputs_table() ~ " where invocation_id = " ~ dbt.string_literal(invocation_id)
     ) %}
     {% for row in found.rows if row[0] == '(invocation)' %}
@@ -157,6 +192,7 @@
         {% do records.update({row[0]: {
             'build_key': parts[0],
             'docs_key': parts[1] if parts | length == 2 else none,
+            'definition_key': row[2],
         }}) %}
     {% endfor %}
     {{ return(records) }}

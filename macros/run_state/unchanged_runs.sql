@@ -242,7 +242,7 @@
         would refuse them ("cross-database references are not implemented"), so the case
         looks only at this database's names. -#}
     {% set prefix = dbt.string_literal(adapter.quote(target.dbname) ~ '.') %}
-    select relation_name, build_key
+    select relation_name, build_key, definition_key
     from {{ build_key_registry() }}
     where
         relation_oid = case

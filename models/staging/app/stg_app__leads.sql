@@ -2,12 +2,23 @@
     A table, unlike the other staging models: the normalization is the most expensive
     expression work of a run (regular expressions on every lead), and several models
     read these columns. As a view it was computed again by each of them. Unlogged, like
-    the intermediate tables: rebuilt whenever a lead changes, so it needs no WAL.
+    the intermediate tables: it is rebuilt from the app's rows, so it needs no WAL.
+    Kept per lead (update_rows_by): a run after the app changed some leads normalizes
+    only the leads whose normalized columns changed, and copies the other columns of
+    the rest (a link the last apply made) in place.
 -#}
+{%- set normalized_inputs = ['name', var('lead_psid_column'), 'phone', 'email', 'address'] %}
 {{ config(
     materialized='reusable_table',
     unlogged=true,
     indexes=[{'columns': ['lead_id'], 'unique': true}],
+    update_rows_by={
+        'key': 'lead_id',
+        'inputs_hash': 'normalized_inputs_hash',
+        'copied_columns': [
+            'current_customer_id', 'channel', 'latitude', 'longitude', 'created_at', 'updated_at',
+        ],
+    },
 ) }}
 
 with
@@ -44,10 +55,81 @@ renamed as (
 
         -- timestamps
         created_at,
-        updated_at
+        updated_at,
+
+        -- what the normalized columns are computed from
+        {{ columns_hash_sql(normalized_inputs) }} as normalized_inputs_hash
 
     from leads
 
+),
+
+address_texts as (
+
+    -- each address lowercased once per lead: as a function's argument, not copied by
+    -- PostgreSQL into each of its uses below (each is a regular expression on it)
+    select
+        renamed.*,
+        address_text.address_lowercased
+
+    from renamed
+    cross join lateral unnest(array[lower(renamed.address)]) as address_text (address_lowercased)
+
+),
+
+address_parts as (
+
+    -- a street line is a house number and at least one word
+    select
+        *,
+        {%- set address_usable = "address_lowercased is not null and length(address_lowercased) <= 300 and "
+            ~ var('identity_address_stage') %}
+        case
+            when {{ address_usable }}
+                then
+                    (regexp_match(
+                        {{ address_street_words(address_street_line(address_without_unit('address_lowercased'))) }},
+                        '^[0-9]+[a-z]? [a-z0-9].*$'
+                    ))[1]
+                    || coalesce(' unit ' || {{ address_unit('address_lowercased') }}, '')
+        end as address_street_key,
+        case when {{ address_usable }} then {{ address_zip('address_lowercased') }} end as address_zip,
+        case
+            when {{ address_usable }}
+                then {{ address_city(address_without_unit('address_lowercased')) }}
+        end as address_city
+
+    from address_texts
+
+),
+
+final as (
+
+    select
+        lead_id,
+        current_customer_id,
+        channel,
+        lead_name,
+        first_name_normalized,
+        psid_raw,
+        psid,
+        phone_raw,
+        phone_normalized,
+        email_raw,
+        email_normalized,
+        address,
+        address_normalized,
+        address_street_key,
+        address_zip,
+        address_city,
+        latitude,
+        longitude,
+        created_at,
+        updated_at,
+        normalized_inputs_hash
+
+    from address_parts
+
 )
 
-select * from renamed
+select * from final
