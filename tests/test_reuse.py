@@ -341,14 +341,15 @@ STAGED_LEADS = """
 """
 
 
-def updated_rows(project: DbtProject, model: str) -> tuple[int, int]:
-    """(rows computed again, rows copied) of a table the last command updated in place."""
+def updated_rows(project: DbtProject, model: str) -> tuple[int, int, bool]:
+    """(rows computed again, rows copied, written anew rather than in place) of a table
+    kept per row that the last command brought up to date."""
     results = json.loads((project.work_dir / "target" / "run_results.json").read_text())
     message = next(r["message"] for r in results["results"] if r["unique_id"].endswith(model))
-    # UPDATED <n> rows, <m> copied
+    # UPDATED <n> rows, <m> copied, and (written anew) unless it was in place
     words = message.split()
     assert words[0] == "UPDATED", message
-    return int(words[1]), int(words[3])
+    return int(words[1]), int(words[3]), message.endswith("(written anew)")
 
 
 def test_staging_kept_per_lead_is_what_a_rebuild_makes(
@@ -370,14 +371,24 @@ def test_staging_kept_per_lead_is_what_a_rebuild_makes(
 
     project.build(dry_run=True)
     assert model_outcomes(project)["stg_app__leads"] == "updated"
-    rebuilt, copied = updated_rows(project, "stg_app__leads")
-    # the new and changed leads are normalized again; the applied links only copied
+    rebuilt, copied, written_anew = updated_rows(project, "stg_app__leads")
+    # the new and changed leads are normalized again; the applied links only copied,
+    # and so many that the table is written anew (kept rows and computed ones)
     assert 25 <= rebuilt < 100
     assert copied > 250
+    assert written_anew
     updated = app_db.scalar(STAGED_LEADS)
 
     project.run("build", "--full-refresh", "--select", "stg_app__leads", vars={"dry_run": True})
     assert model_outcomes(project)["stg_app__leads"] == "built"
+    assert app_db.scalar(STAGED_LEADS) == updated
+
+    # a few changes (under a fifth of the rows) are applied in place, to the same rows
+    app_db.add_lead(name="Noa Lindqvist", email="noa.lindqvist@example.org")
+    project.build(dry_run=True)
+    assert updated_rows(project, "stg_app__leads") == (1, 0, False)
+    updated = app_db.scalar(STAGED_LEADS)
+    project.run("build", "--full-refresh", "--select", "stg_app__leads", vars={"dry_run": True})
     assert app_db.scalar(STAGED_LEADS) == updated
 
     # nothing changed since: kept; a var the staging SQL reads: built again

@@ -5,8 +5,11 @@
         in backfill_build_keys, in the transaction that puts the new table in place; the
         next run that computes the same key, for the same table (same oid), built since
         the server last started (an unlogged table is emptied by crash recovery), keeps
-        the table and prints REUSED. Otherwise, and always with --full-refresh or var
-        reuse_unchanged_models: false, it builds like dbt's `table` materialization. -#}
+        the table and prints REUSED. A table kept per row (config update_rows_by) whose
+        own SQL and settings are those it was built with is brought up to date from the
+        rows whose inputs changed and prints UPDATED (update_rows_in_place.sql).
+        Otherwise, and always with --full-refresh or var reuse_unchanged_models: false,
+        it builds like dbt's `table` materialization. -#}
     {%- set target_relation = this.incorporate(type='table') -%}
 
     {#- One snapshot for the whole transaction: the fingerprints of the rows the key
@@ -45,28 +48,32 @@
     {%- set definition_key = reusable_table_definition_key(records) -%}
 
     {#- A table kept per row (config update_rows_by) whose definition is unchanged is
-        brought up to date in place: only its rows whose inputs changed. -#}
+        brought up to date from its rows whose inputs changed: in place when they are
+        few, otherwise written anew from the rows it keeps and those it computes. -#}
+    {%- set build_sql = sql -%}
+    {%- set row_changes = none -%}
     {%- if existing_relation is not none and definition_key is not none
         and reusable_table_is_current(recorded.definition_key, definition_key) -%}
-        {{ run_hooks(pre_hooks, inside_transaction=False) }}
-        {{ run_hooks(pre_hooks, inside_transaction=True) }}
-        {%- set changed = update_rows_in_place(target_relation, sql, config.get('update_rows_by')) -%}
-        {{ run_hooks(post_hooks, inside_transaction=True) }}
-        {% call statement('record_build_key') -%}
-            {{ record_build_key(target_relation, build_key, docs_key, definition_key) }}
-        {%- endcall %}
-        {% if recorded.docs_key != docs_key %}
-            {% do persist_docs(target_relation, model) %}
-        {% endif %}
-        {{ adapter.commit() }}
-        {{ run_hooks(post_hooks, inside_transaction=False) }}
-        {% do store_raw_result(
-            'main',
-            message='UPDATED ' ~ changed.rebuilt ~ ' rows, ' ~ changed.copied ~ ' copied',
-            code='UPDATED',
-            rows_affected=changed.rebuilt + changed.copied,
-        ) %}
-        {{ return({'relations': [target_relation]}) }}
+        {%- set row_changes = find_row_changes(target_relation, sql, config.get('update_rows_by')) -%}
+        {%- if row_changes.in_place -%}
+            {{ run_hooks(pre_hooks, inside_transaction=False) }}
+            {{ run_hooks(pre_hooks, inside_transaction=True) }}
+            {% call statement('main') -%}
+                {{ update_rows_in_place(target_relation, sql, row_changes) }}
+            {%- endcall %}
+            {{ run_hooks(post_hooks, inside_transaction=True) }}
+            {% call statement('record_build_key') -%}
+                {{ record_build_key(target_relation, build_key, docs_key, definition_key) }}
+            {%- endcall %}
+            {% if recorded.docs_key != docs_key %}
+                {% do persist_docs(target_relation, model) %}
+            {% endif %}
+            {{ adapter.commit() }}
+            {{ run_hooks(post_hooks, inside_transaction=False) }}
+            {% do store_raw_result('main', **row_changes_result(row_changes)) %}
+            {{ return({'relations': [target_relation]}) }}
+        {%- endif -%}
+        {%- set build_sql = rows_kept_and_computed_sql(target_relation, sql, row_changes) -%}
     {%- endif -%}
 
     {%- set intermediate_relation = make_intermediate_relation(target_relation) -%}
@@ -83,7 +90,7 @@
     {{ run_hooks(pre_hooks, inside_transaction=True) }}
 
     {% call statement('main') -%}
-        {{ get_create_table_as_sql(False, intermediate_relation, sql) }}
+        {{ get_create_table_as_sql(False, intermediate_relation, build_sql) }}
     {%- endcall %}
 
     {% do create_indexes(intermediate_relation) %}
@@ -114,6 +121,9 @@
 
     {{ run_hooks(post_hooks, inside_transaction=False) }}
 
+    {% if row_changes is not none %}
+        {% do store_raw_result('main', **row_changes_result(row_changes)) %}
+    {% endif %}
     {{ return({'relations': [target_relation]}) }}
 {% endmaterialization %}
 

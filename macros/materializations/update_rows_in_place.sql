@@ -1,13 +1,17 @@
 {#- A reusable table kept per row (config update_rows_by). Its rows are a function of
     one input row each (a staging table of an app table): when its own SQL and settings
-    are unchanged, a change of the app's rows needs only the rows it changed. -#}
+    are unchanged, a change of the app's rows needs only the rows it changed. The
+    materialization finds them (find_row_changes), then applies them in place when they
+    are few (update_rows_in_place), or writes the table anew from the rows it keeps and
+    those it computes (rows_kept_and_computed_sql: after a first apply has linked most
+    leads, an UPDATE of each would cost more and leave every page half dead). -#}
 
 
 {% macro reusable_table_definition_key(records) -%}
     {#- The current model's definition key when it is kept per row: md5 of its compiled
         SQL, its table settings and the keys of what it reads other than rows (a source,
         a seed or an incremental model is read as rows); none otherwise. A table whose
-        recorded definition key is this one may be updated in place. -#}
+        recorded definition key is this one may be brought up to date per row. -#}
     {% set update_rows_by = config.get('update_rows_by') %}
     {% if not update_rows_by %}{{ return(none) }}{% endif %}
     {% set definitions = [] %}
@@ -32,70 +36,132 @@
 {%- endmacro %}
 
 
-{% macro update_rows_in_place(relation, sql, update_rows_by) -%}
-    {#- Brings `relation` (built from `sql`) up to date with its inputs, in the current
-        transaction, and returns {rebuilt, copied}. `update_rows_by`: key, the column
-        that identifies a row; inputs_hash, the column holding the hash of the inputs of
-        its computed columns; copied_columns, the columns copied as they are. A row whose
-        inputs hash changed, or that is new or gone, is deleted and computed again from
-        `sql` (filtered on its key, which PostgreSQL pushes down to the input's index);
-        a row whose copied columns alone changed (a link an apply made) is updated. Only
-        the key, the hash and the copied columns are read for every row. -#}
-    {% set key = adapter.quote(update_rows_by.key) %}
-    {% set inputs_hash = adapter.quote(update_rows_by.inputs_hash) %}
-    {% set copied = [] %}
-    {% for column in update_rows_by.copied_columns %}{% do copied.append(adapter.quote(column)) %}{% endfor %}
-    {% set columns = [] %}
+{% macro find_row_changes(relation, sql, update_rows_by) -%}
+    {#- In the current transaction: the temporary table backfill_row_changes, one row per
+        key of `relation` (built from `sql`) to compute again (its inputs hash differs,
+        or it is new or gone) or whose copied columns alone differ; and the temporary
+        table backfill_current_rows, the key, inputs hash and copied columns of every row
+        `sql` makes now (PostgreSQL computes nothing else). Returns the columns and
+        counts the next step needs, and whether to apply the changes in place (at most a
+        fifth of the rows). -#}
+    {% set spec = {
+        'key': adapter.quote(update_rows_by.key),
+        'inputs_hash': adapter.quote(update_rows_by.inputs_hash),
+        'copied': [],
+        'columns': [],
+    } %}
+    {% for column in update_rows_by.copied_columns %}{% do spec.copied.append(adapter.quote(column)) %}{% endfor %}
     {% for column in adapter.get_columns_in_relation(relation) %}
-        {% do columns.append(adapter.quote(column.name)) %}
+        {% do spec.columns.append(adapter.quote(column.name)) %}
     {% endfor %}
-    {% call statement('update_rows_in_place', fetch_result=True) -%}
-        create temporary table backfill_current_rows on commit drop as
-        select {{ key }}, {{ inputs_hash }}, {{ copied | join(', ') }}
-        from ({{ sql }}) as model_rows;
+    {% set counted = run_query(row_changes_sql(relation, sql, spec)) %}
+    {% set counts = counted.rows[0] %}
+    {% do spec.update({'recomputed': counts[0] | int, 'copied_rows': counts[1] | int, 'rows': counts[2] | int}) %}
+    {% do spec.update({'in_place': (spec.recomputed + spec.copied_rows) * 5 <= spec.rows}) %}
+    {{ return(spec) }}
+{%- endmacro %}
 
-        create temporary table backfill_rows_to_rebuild on commit drop as
-        select
-            coalesce(current_rows.{{ key }}, kept_rows.{{ key }}) as row_key,
-            current_rows.{{ key }} is not null as is_current
-        from backfill_current_rows as current_rows
-        full outer join {{ relation }} as kept_rows
-            on current_rows.{{ key }} = kept_rows.{{ key }}
-        where current_rows.{{ inputs_hash }} is distinct from kept_rows.{{ inputs_hash }};
 
-        analyze backfill_rows_to_rebuild;
+{% macro row_changes_sql(relation, sql, spec) -%}
+    {#- SQL for find_row_changes: the two temporary tables, then one row of counts
+        (rows to compute again, rows to copy, rows the table will have). -#}
+    create temporary table backfill_current_rows on commit drop as
+    select {{ spec.key }}, {{ spec.inputs_hash }}, {{ spec.copied | join(', ') }}
+    from ({{ sql }}) as model_rows;
 
-        delete from {{ relation }}
-        where {{ key }} = any(array(select row_key from backfill_rows_to_rebuild));
+    create temporary table backfill_row_changes on commit drop as
+    select
+        coalesce(current_rows.{{ spec.key }}, kept_rows.{{ spec.key }}) as row_key,
+        current_rows.{{ spec.key }} is not null as is_current,
+        current_rows.{{ spec.inputs_hash }} is distinct from kept_rows.{{ spec.inputs_hash }} as is_recomputed
+    from backfill_current_rows as current_rows
+    full outer join {{ relation }} as kept_rows
+        on current_rows.{{ spec.key }} = kept_rows.{{ spec.key }}
+    where
+        current_rows.{{ spec.inputs_hash }} is distinct from kept_rows.{{ spec.inputs_hash }}
+        or {{ copied_columns_differ(spec.copied) }};
 
-        -- an array, not a join: PostgreSQL filters the input rows by it (through their
-        -- index) before it computes anything; a semi join computed every row first
-        insert into {{ relation }} ({{ columns | join(', ') }})
-        select {{ columns | join(', ') }}
-        from ({{ sql }}) as model_rows
-        where {{ key }} = any(array(select row_key from backfill_rows_to_rebuild where is_current));
+    analyze backfill_row_changes;
 
-        with copied_rows as (
-            update {{ relation }} as kept_rows
-            set
-                {%- for column in copied %}
-                {{ column }} = current_rows.{{ column }}{{ ',' if not loop.last }}
-                {%- endfor %}
-            from backfill_current_rows as current_rows
-            where
-                kept_rows.{{ key }} = current_rows.{{ key }}
-                and (
-                {%- for column in copied %}kept_rows.{{ column }}{{ ', ' if not loop.last }}{% endfor -%}
-                ) is distinct from (
-                {%- for column in copied %}current_rows.{{ column }}{{ ', ' if not loop.last }}{% endfor -%}
-                )
-            returning 1
-        )
+    select
+        count(*) filter (where is_recomputed),
+        count(*) filter (where not is_recomputed),
+        (select count(*) from backfill_current_rows)
+    from backfill_row_changes
+{%- endmacro %}
 
-        select
-            (select count(*) from backfill_rows_to_rebuild) as rebuilt,
-            (select count(*) from copied_rows) as copied
-    {%- endcall %}
-    {% set counts = load_result('update_rows_in_place').table.rows[0] %}
-    {{ return({'rebuilt': counts[0] | int, 'copied': counts[1] | int}) }}
+
+{% macro copied_columns_differ(copied) -%}
+    {#- SQL condition: a kept row's copied columns differ from the current row's. -#}
+    ({% for column in copied %}kept_rows.{{ column }}{{ ', ' if not loop.last }}{% endfor -%})
+    is distinct from
+    ({% for column in copied %}current_rows.{{ column }}{{ ', ' if not loop.last }}{% endfor -%})
+{%- endmacro %}
+
+
+{% macro changed_keys_sql(condition) -%}
+    {#- SQL expression: the keys of backfill_row_changes that meet `condition`, as an
+        array. An array, not a join: PostgreSQL filters the input rows by it (through
+        their index) before it computes anything; with a semi join it computed every
+        row first (at 1M leads, 23 s instead of 0.3 s for 11,000). -#}
+    array(select row_key from backfill_row_changes where {{ condition }})
+{%- endmacro %}
+
+
+{% macro update_rows_in_place(relation, sql, spec) -%}
+    {#- SQL: applies find_row_changes' changes to `relation` in place: deletes the rows
+        to compute again and those gone, inserts them computed from `sql` (filtered on
+        their keys), and updates the copied columns of the rest. -#}
+    delete from {{ relation }}
+    where {{ spec.key }} = any({{ changed_keys_sql('is_recomputed') }});
+
+    insert into {{ relation }} ({{ spec.columns | join(', ') }})
+    select {{ spec.columns | join(', ') }}
+    from ({{ sql }}) as model_rows
+    where {{ spec.key }} = any({{ changed_keys_sql('is_recomputed and is_current') }});
+
+    update {{ relation }} as kept_rows
+    set
+        {%- for column in spec.copied %}
+        {{ column }} = current_rows.{{ column }}{{ ',' if not loop.last }}
+        {%- endfor %}
+    from backfill_current_rows as current_rows
+    where
+        kept_rows.{{ spec.key }} = current_rows.{{ spec.key }}
+        and kept_rows.{{ spec.key }} = any({{ changed_keys_sql('not is_recomputed') }})
+{%- endmacro %}
+
+
+{% macro rows_kept_and_computed_sql(relation, sql, spec) -%}
+    {#- SQL select: `relation` as find_row_changes' changes make it - its rows whose
+        inputs are unchanged, with the copied columns as they are now, and the rows to
+        compute again, computed from `sql` (filtered on their keys). What a rebuild
+        makes, without computing the rows it keeps. -#}
+    select
+        {%- for column in spec.columns %}
+        {{ 'current_rows' if column in spec.copied else 'kept_rows' }}.{{ column }}{{ ',' if not loop.last }}
+        {%- endfor %}
+    from {{ relation }} as kept_rows
+    inner join backfill_current_rows as current_rows
+        on
+            kept_rows.{{ spec.key }} = current_rows.{{ spec.key }}
+            and kept_rows.{{ spec.inputs_hash }} = current_rows.{{ spec.inputs_hash }}
+
+    union all
+
+    select {{ spec.columns | join(', ') }}
+    from ({{ sql }}) as model_rows
+    where {{ spec.key }} = any({{ changed_keys_sql('is_recomputed and is_current') }})
+{%- endmacro %}
+
+
+{% macro row_changes_result(spec) -%}
+    {#- The run result of a table brought up to date per row: dbt prints
+        `UPDATED <n> rows, <m> copied`, and `(written anew)` when it was. -#}
+    {{ return({
+        'message': 'UPDATED ' ~ spec.recomputed ~ ' rows, ' ~ spec.copied_rows ~ ' copied'
+            ~ ('' if spec.in_place else ' (written anew)'),
+        'code': 'UPDATED',
+        'rows_affected': spec.recomputed + spec.copied_rows,
+    }) }}
 {%- endmacro %}
