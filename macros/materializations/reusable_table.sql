@@ -11,6 +11,12 @@
         Otherwise, and always with --full-refresh or var reuse_unchanged_models: false,
         it builds like dbt's `table` materialization. -#}
     {%- set target_relation = this.incorporate(type='table') -%}
+    {%- if config.get('update_rows_by') and pre_hooks | rejectattr('transaction') | list | length > 0 -%}
+        {#- such a hook commits, which would drop find_row_changes' temporary tables -#}
+        {% do exceptions.raise_compiler_error(
+            model.name ~ ": a table kept per row (update_rows_by) cannot have a pre-hook outside its transaction"
+        ) %}
+    {%- endif -%}
 
     {#- One snapshot for the whole transaction: the fingerprints of the rows the key
         describes are those the table is then built from. -#}
@@ -238,11 +244,18 @@
     {#- The current model's build key: md5 of its compiled SQL, the settings that shape
         its table, and the key of each relation it depends on (dependency_build_key);
         none when one of them has no key, and the model is then always rebuilt. -#}
-    {{ return(build_key_of(
-        [sql, tojson(config.get('indexes')), tojson(config.get('unlogged'))],
-        model.depends_on.nodes,
-        records,
-    )) }}
+    {{ return(build_key_of(reusable_table_settings(), model.depends_on.nodes, records)) }}
+{%- endmacro %}
+
+
+{% macro reusable_table_settings() -%}
+    {#- What shapes the current model's table besides what it reads: its compiled SQL and
+        its table settings (indexes, unlogged, update_rows_by), as texts. -#}
+    {{ return([
+        sql,
+        tojson(config.get('indexes')),
+        tojson(config.get('unlogged')),
+    ] + ([tojson(config.get('update_rows_by'))] if config.get('update_rows_by') else [])) }}
 {%- endmacro %}
 
 

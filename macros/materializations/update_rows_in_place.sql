@@ -8,21 +8,30 @@
 
 
 {% macro reusable_table_definition_key(records) -%}
-    {#- The current model's definition key when it is kept per row: md5 of its compiled
-        SQL, its table settings and the keys of what it reads other than rows (a source,
-        a seed or an incremental model is read as rows); none otherwise. A table whose
-        recorded definition key is this one may be brought up to date per row. -#}
-    {% set update_rows_by = config.get('update_rows_by') %}
-    {% if not update_rows_by %}{{ return(none) }}{% endif %}
+    {#- The current model's definition key when it is kept per row, none otherwise: md5
+        of its SQL and settings (reusable_table_settings), the column types of the rows
+        it is kept by (its one source, seed or incremental model: a changed type is a
+        rebuild), and the keys of the rest it reads. A table whose recorded definition
+        key is this one may be brought up to date per row. -#}
+    {% if not config.get('update_rows_by') %}{{ return(none) }}{% endif %}
+    {% set inputs = [] %}
     {% set definitions = [] %}
-    {% for unique_id in model.depends_on.nodes if not is_read_as_content(unique_id) %}
-        {% do definitions.append(unique_id) %}
+    {% for unique_id in model.depends_on.nodes %}
+        {% do (inputs if is_read_as_content(unique_id) else definitions).append(unique_id) %}
     {% endfor %}
-    {{ return(build_key_of(
-        [sql, tojson(config.get('indexes')), tojson(config.get('unlogged')), tojson(update_rows_by)],
-        definitions,
-        records,
-    )) }}
+    {% if inputs | length != 1 %}
+        {#- the rows of a second input would change nothing the table compares -#}
+        {% do exceptions.raise_compiler_error(
+            model.name ~ ": a table kept per row (update_rows_by) reads the rows of exactly one"
+            ~ " source, seed or incremental model; it reads " ~ (inputs | join(', ') or 'none')
+        ) %}
+    {% endif %}
+    {% set column_types = run_query(
+        "select string_agg(attname || ' ' || format_type(atttypid, atttypmod), ', ' order by attnum)"
+        ~ " from pg_attribute where attrelid = to_regclass("
+        ~ dbt.string_literal(node_relation(inputs[0]).render()) ~ ") and attnum > 0 and not attisdropped"
+    ).rows[0][0] %}
+    {{ return(build_key_of(reusable_table_settings() + [column_types or ''], definitions, records)) }}
 {%- endmacro %}
 
 
@@ -66,7 +75,7 @@
     {#- SQL for find_row_changes: the two temporary tables, then one row of counts
         (rows to compute again, rows to copy, rows the table will have). -#}
     create temporary table backfill_current_rows on commit drop as
-    select {{ spec.key }}, {{ spec.inputs_hash }}, {{ spec.copied | join(', ') }}
+    select {{ ([spec.key, spec.inputs_hash] + spec.copied) | join(', ') }}
     from ({{ sql }}) as model_rows;
 
     create temporary table backfill_row_changes on commit drop as
@@ -92,10 +101,15 @@
 
 
 {% macro copied_columns_differ(copied) -%}
-    {#- SQL condition: a kept row's copied columns differ from the current row's. -#}
-    ({% for column in copied %}kept_rows.{{ column }}{{ ', ' if not loop.last }}{% endfor -%})
-    is distinct from
-    ({% for column in copied %}current_rows.{{ column }}{{ ', ' if not loop.last }}{% endfor -%})
+    {#- SQL condition: a kept row's copied columns differ from the current row's (compared
+        with =: a float's -0 and 0 are equal, as in the fingerprints). -#}
+    {%- if copied | length == 0 -%}
+        false
+    {%- else -%}
+        row({% for column in copied %}kept_rows.{{ column }}{{ ', ' if not loop.last }}{% endfor -%})
+        is distinct from
+        row({% for column in copied %}current_rows.{{ column }}{{ ', ' if not loop.last }}{% endfor -%})
+    {%- endif -%}
 {%- endmacro %}
 
 
@@ -116,10 +130,9 @@
     where {{ spec.key }} = any({{ changed_keys_sql('is_recomputed') }});
 
     insert into {{ relation }} ({{ spec.columns | join(', ') }})
-    select {{ spec.columns | join(', ') }}
-    from ({{ sql }}) as model_rows
-    where {{ spec.key }} = any({{ changed_keys_sql('is_recomputed and is_current') }});
+    {{ recomputed_rows_sql(sql, spec) }};
 
+    {% if spec.copied | length > 0 -%}
     update {{ relation }} as kept_rows
     set
         {%- for column in spec.copied %}
@@ -129,6 +142,16 @@
     where
         kept_rows.{{ spec.key }} = current_rows.{{ spec.key }}
         and kept_rows.{{ spec.key }} = any({{ changed_keys_sql('not is_recomputed') }})
+    {%- endif %}
+{%- endmacro %}
+
+
+{% macro recomputed_rows_sql(sql, spec) -%}
+    {#- SQL select: the rows of find_row_changes to compute again that still have an
+        input, computed from `sql` (filtered on their keys), in the table's columns. -#}
+    select {{ spec.columns | join(', ') }}
+    from ({{ sql }}) as model_rows
+    where {{ spec.key }} = any({{ changed_keys_sql('is_recomputed and is_current') }})
 {%- endmacro %}
 
 
@@ -149,9 +172,7 @@
 
     union all
 
-    select {{ spec.columns | join(', ') }}
-    from ({{ sql }}) as model_rows
-    where {{ spec.key }} = any({{ changed_keys_sql('is_recomputed and is_current') }})
+    {{ recomputed_rows_sql(sql, spec) }}
 {%- endmacro %}
 
 

@@ -1,6 +1,6 @@
 {#-
-    The parts of a postal address that the address stage compares (models
-    int_lead_address_keys). Each is one SQL expression on a lowercased text; they
+    The parts of a postal address that the address stage compares (stg_app__leads
+    parses each lead's; int_lead_address_keys makes the keys). Each is one SQL expression on a lowercased text; they
     avoid regular expressions with non-greedy quantifiers and chains of
     regexp_replace (measured on 1,000,000 addresses: twenty chained replacements
     took 8.3 s, the word-by-word fold of address_street_words 2.1 s).

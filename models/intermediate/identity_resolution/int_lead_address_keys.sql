@@ -40,7 +40,7 @@ street_lines as (
 street_localities as (
 
     -- each street line with the ZIP codes and cities its leads give (one sort, no join:
-    -- the planner cannot estimate how many rows the regular expressions above keep)
+    -- the planner cannot estimate how many leads have a street line)
     select
         *,
         min(zip) over same_street as first_zip,

@@ -3,9 +3,11 @@
     expression work of a run (regular expressions on every lead), and several models
     read these columns. As a view it was computed again by each of them. Unlogged, like
     the intermediate tables: it is rebuilt from the app's rows, so it needs no WAL.
-    Kept per lead (update_rows_by): a run after the app changed some leads normalizes
-    only the leads whose normalized columns changed, and copies the other columns of
-    the rest (a link the last apply made) in place.
+    Kept per lead (update_rows_by): a run after the app changed some leads computes
+    again only the leads whose inputs (normalized_inputs) changed, and copies the other
+    columns (copied_columns: a link the last apply made) as they are now. Every column
+    is computed from normalized_inputs only, or is one of copied_columns: a column
+    that reads anything else must be added to one of the two lists.
 -#}
 {%- set normalized_inputs = ['name', var('lead_psid_column'), 'phone', 'email', 'address'] %}
 {{ config(
@@ -66,14 +68,22 @@ renamed as (
 
 address_texts as (
 
-    -- each address lowercased once per lead: as a function's argument, not copied by
-    -- PostgreSQL into each of its uses below (each is a regular expression on it)
+    -- the address the address stage parses, lowercased, once per lead: as a function's
+    -- argument, PostgreSQL does not copy it into each of its uses below (each a regular
+    -- expression on it). None when longer than 300 characters (no postal address is,
+    -- and a key must fit in an index) or when the address stage is off.
     select
         renamed.*,
         address_text.address_lowercased
 
     from renamed
-    cross join lateral unnest(array[lower(renamed.address)]) as address_text (address_lowercased)
+    cross join
+        lateral unnest(array[
+            case
+                when length(renamed.address) <= 300 and {{ var('identity_address_stage') }}
+                    then lower(renamed.address)
+            end
+        ]) as address_text (address_lowercased)
 
 ),
 
@@ -82,22 +92,13 @@ address_parts as (
     -- a street line is a house number and at least one word
     select
         *,
-        {%- set address_usable = "address_lowercased is not null and length(address_lowercased) <= 300 and "
-            ~ var('identity_address_stage') %}
-        case
-            when {{ address_usable }}
-                then
-                    (regexp_match(
-                        {{ address_street_words(address_street_line(address_without_unit('address_lowercased'))) }},
-                        '^[0-9]+[a-z]? [a-z0-9].*$'
-                    ))[1]
-                    || coalesce(' unit ' || {{ address_unit('address_lowercased') }}, '')
-        end as address_street_key,
-        case when {{ address_usable }} then {{ address_zip('address_lowercased') }} end as address_zip,
-        case
-            when {{ address_usable }}
-                then {{ address_city(address_without_unit('address_lowercased')) }}
-        end as address_city
+        (regexp_match(
+            {{ address_street_words(address_street_line(address_without_unit('address_lowercased'))) }},
+            '^[0-9]+[a-z]? [a-z0-9].*$'
+        ))[1]
+        || coalesce(' unit ' || {{ address_unit('address_lowercased') }}, '') as address_street_key,
+        {{ address_zip('address_lowercased') }} as address_zip,
+        {{ address_city(address_without_unit('address_lowercased')) }} as address_city
 
     from address_texts
 
