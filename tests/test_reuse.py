@@ -309,6 +309,17 @@ def summed_hashes(db: AppDatabase, table: str, row_hash: str) -> str:
     )
 
 
+def app_contract(project: DbtProject) -> dict[str, list[str]]:
+    """The app columns the backfill reads or writes, by table (the macro app_contract)."""
+    compiled = project.run("compile", "-q", "--inline", "{{ tojson(app_contract()) }}")
+    return json.loads(compiled.stdout.strip().splitlines()[-1])
+
+
+def read_row(contract: dict[str, list[str]], table: str) -> str:
+    """The row of the columns of `table` (alias `r`) the backfill reads: what it fingerprints."""
+    return "row(" + ", ".join(f'r."{column}"' for column in contract[table]) + ")"
+
+
 def test_rows_are_fingerprinted_as_records_unless_a_column_cannot_be_hashed(
     app_db: AppDatabase, project: DbtProject
 ) -> None:
@@ -317,22 +328,70 @@ def test_rows_are_fingerprinted_as_records_unless_a_column_cannot_be_hashed(
     app_db.execute(f"alter table {app_db.table('Lead')} add column legacy_payload json")
     project.build()
 
-    # hashed as records from PostgreSQL 14 on (hash_record_extended), as text before
+    # hashed as records from PostgreSQL 14 on (hash_record_extended), as text before;
+    # either way only the columns the backfill reads
+    contract = app_contract(project)
     by_record = app_db.scalar("select current_setting('server_version_num')::int >= 140000")
-    job_hash = "hash_record_extended(r, 0)" if by_record else "hashtextextended(r::text, 0)"
+    job_row = read_row(contract, "Job")
+    job_hash = (
+        f"hash_record_extended({job_row}, 0)"
+        if by_record
+        else f"hashtextextended({job_row}::text, 0)"
+    )
     assert settled_fingerprint(app_db, "job") == summed_hashes(app_db, "Job", job_hash)
     assert settled_fingerprint(app_db, "lead") == summed_hashes(
-        app_db, "Lead", "hashtextextended(r::text, 0)"
+        app_db, "Lead", f"hashtextextended({read_row(contract, 'Lead')}::text, 0)"
     )
     # either way the state the run's own writes left is recognised
     assert f"{UNCHANGED} {last_run(app_db)[0]}" in project.build().stdout
 
-    # and a change of that column is seen: the next run does the full work
+    # and a change of a column the backfill reads is seen: the next run does the full work
     app_db.execute(
-        f"update {app_db.table('Lead')} set legacy_payload = '{{\"v\": 1}}'"
+        f"update {app_db.table('Lead')} set lat = 41.5"
         f" where id = (select id from {app_db.table('Lead')} order by id limit 1)"
     )
     assert UNCHANGED not in project.build().stdout
+
+
+def test_what_the_app_changes_in_columns_the_backfill_does_not_read_is_no_change(
+    app_db: AppDatabase, project: DbtProject
+) -> None:
+    seed_small_app(app_db)
+    project.build()
+    applied_run = last_run(app_db)[0]
+
+    # what the app writes with every message: a lead's stage, its state, its last
+    # message, updated_at; a job's status and reminders
+    app_db.execute(
+        f"""update {app_db.table("Lead")} set stage = 'quoting', "stateMetadata" = '{{"step": 2}}',
+        last_customer_message_at = now(), last_agent_message_at = now(), curbside = true,
+        updated_at = now() + interval '1 minute'"""
+    )
+    app_db.execute(
+        f"update {app_db.table('Job')} set status = 'completed', reminder_sent_at = now(),"
+        " updated_at = now() + interval '1 minute'"
+    )
+    rerun = project.build()
+    assert f"{UNCHANGED} {applied_run}" in rerun.stdout
+    assert set(model_outcomes(project).values()) == {"reused"}
+
+    # Nothing the backfill does reads any other column: on an app that has only those
+    # of app_contract, a rollback, a run that rebuilds every table, and every check pass.
+    contract = app_contract(project)
+    for table, columns in contract.items():
+        for (column,) in app_db.query(
+            "select column_name from information_schema.columns"
+            " where table_schema = %s and table_name = %s",
+            (app_db.schema.schema, table),
+        ):
+            if column not in columns:
+                app_db.execute(f'alter table {app_db.table(table)} drop column "{column}" cascade')
+    project.run("run-operation", "rollback_backfill")
+    assert statistics(project.build(dry_run=True).stdout)["Leads linked"] > 0
+    rebuilt = project.build(vars={"reuse_unchanged_models": False})
+    assert set(model_outcomes(project).values()) == {"built"}
+    assert statistics(rebuilt.stdout)["Leads linked"] > 0
+    project.run("test")
 
 
 STAGED_LEADS = """

@@ -288,7 +288,7 @@
             the app changes later in the run makes the next run rebuild (its key differs). -#}
         {{ return(fingerprint_at_start) }}
     {% elif is_read_as_content(unique_id) %}
-        {{ return(relation_content_fingerprint(relation)) }}
+        {{ return(relation_content_fingerprint(relation, unique_id)) }}
     {% elif materialized == 'view' %}
         {% set definition = view_definition(relation) %}
         {% if definition is none %}{{ return(none) }}{% endif %}
@@ -311,11 +311,12 @@
 {%- endmacro %}
 
 
-{% macro relation_content_fingerprint(relation) -%}
+{% macro relation_content_fingerprint(relation, unique_id=none) -%}
     {#- A fingerprint of every row of `relation`, in any order: the row count and the sum
-        of a 64-bit hash of each row (every column; row_hash_sql). Computed when a model
-        needs it, so it describes the rows that model is about to read. -#}
+        of a 64-bit hash of each row (content_fingerprint_sql: every column, or those the
+        backfill reads of an app source `unique_id`). Computed when a model needs it, so
+        it describes the rows that model is about to read. -#}
     {% set by_record = relation | string in record_hashable_relations([relation]) %}
-    {% set found = run_query("select " ~ content_fingerprint_sql(relation, by_record)) %}
+    {% set found = run_query("select " ~ content_fingerprint_sql(relation, by_record, unique_id)) %}
     {{ return(found.rows[0][0]) }}
 {%- endmacro %}

@@ -95,15 +95,52 @@
 {%- endmacro %}
 
 
-{% macro content_fingerprint_sql(relation, by_record=false) -%}
+{% macro content_fingerprint_sql(relation, by_record=false, unique_id=none) -%}
     {#- SQL scalar subquery: the fingerprint of every row of `relation`, in any order:
-        `<rows>-<sum of a 64-bit hash of each row>` (row_hash_sql; `by_record`: the
-        relation is one of record_hashable_relations). relation_content_fingerprint
-        runs it; the run's inputs are fingerprinted with it in one statement. -#}
+        `<rows>-<sum of a 64-bit hash of each row>` (row_hash_sql of fingerprinted_row_sql:
+        an app source's rows as the columns the backfill reads, `unique_id` telling which;
+        `by_record`: the relation is one of record_hashable_relations).
+        relation_content_fingerprint runs it; the run's inputs are fingerprinted with it in
+        one statement. -#}
     (
-        select count(*)::text || '-' || coalesce(sum({{ row_hash_sql('fingerprinted', by_record) }}::numeric), 0)::text
+        select
+            count(*)::text || '-'
+            || coalesce(sum({{ row_hash_sql(fingerprinted_row_sql('fingerprinted', unique_id), by_record) }}::numeric), 0)::text
         from {{ relation }} as fingerprinted
     )
+{%- endmacro %}
+
+
+{% macro fingerprinted_row_sql(alias, unique_id=none, without_link=false) -%}
+    {#- SQL: what a fingerprint hashes of each row of the table aliased `alias`. For an
+        app source (`unique_id`), the row of the columns the backfill reads (app_contract):
+        what the app changes in its other columns with every message (a lead's stage, its
+        updated_at) changes no fingerprint, so the next run still finds nothing changed.
+        For anything else, the whole row. `without_link`: the row as it was before the
+        run linked it (customer_id null), to take a link a run made out of a fingerprint. -#}
+    {%- set columns = fingerprinted_columns(unique_id) -%}
+    {%- if columns is none -%}
+        {{ "jsonb_populate_record(" ~ alias ~ ", '{\"customer_id\": null}')" if without_link else alias }}
+    {%- else -%}
+        row(
+        {%- for column in columns -%}
+            {%- set value = alias ~ '.' ~ adapter.quote(column) -%}
+            {#- a null of the column's own type -#}
+            {{ '(case when false then ' ~ value ~ ' end)' if without_link and column == 'customer_id' else value }}
+            {{- ', ' if not loop.last -}}
+        {%- endfor -%}
+        )
+    {%- endif -%}
+{%- endmacro %}
+
+
+{% macro fingerprinted_columns(unique_id) -%}
+    {#- The columns a fingerprint of `unique_id` hashes: for a source of the app, those of
+        app_contract(); none (every column) for anything else. -#}
+    {% if unique_id is none or not unique_id.startswith('source.' ~ project_name ~ '.app.') %}
+        {{ return(none) }}
+    {% endif %}
+    {{ return(app_contract().get(graph_node(unique_id).identifier)) }}
 {%- endmacro %}
 
 
@@ -283,7 +320,7 @@
     {% for unique_id in inputs %}
         {% set relation = existing.get(unique_id) %}
         {% do entries.append(dbt.string_literal(unique_id) ~ ', ' ~ (
-            content_fingerprint_sql(relation, relation | string in by_record) if relation is not none
+            content_fingerprint_sql(relation, relation | string in by_record, unique_id) if relation is not none
             else "'missing'")) %}
     {% endfor %}
     {% set may_be_unchanged = flags.WHICH == 'build' and var('reuse_unchanged_models') and not flags.FULL_REFRESH %}
@@ -366,9 +403,9 @@
             || '-' || (
                 substr({{ start }}, strpos({{ start }}, '-') + 1)::numeric
                 + coalesce(sum(
-                    {{ row_hash_sql('written', by_record) }}::numeric
+                    {{ row_hash_sql(fingerprinted_row_sql('written', unique_id), by_record) }}::numeric
                     {% if write == 'update' %}
-                    - {{ row_hash_sql('jsonb_populate_record(written, \'{"customer_id": null}\')', by_record) }}::numeric
+                    - {{ row_hash_sql(fingerprinted_row_sql('written', unique_id, without_link=true), by_record) }}::numeric
                     {% endif %}
                 ), 0)
             )::text
@@ -401,7 +438,7 @@
                 {% set hashed_as_record = unique_id in relations and relations[unique_id] | string in by_record %}
                 {% set expression = dbt.string_literal(fingerprint) if unique_id == '(code)'
                     else fingerprint_after_own_writes(unique_id, fingerprint, hashed_as_record) if unique_id.startswith('source.')
-                    else content_fingerprint_sql(relations[unique_id], hashed_as_record) %}
+                    else content_fingerprint_sql(relations[unique_id], hashed_as_record, unique_id) %}
                 {% do entries.append(dbt.string_literal(unique_id) ~ ', ' ~ expression) %}
             {% endfor %}
             delete from {{ settled_inputs_table() }};

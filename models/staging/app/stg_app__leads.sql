@@ -18,7 +18,7 @@
         'key': 'lead_id',
         'inputs_hash': 'normalized_inputs_hash',
         'copied_columns': [
-            'current_customer_id', 'channel', 'latitude', 'longitude', 'created_at', 'updated_at',
+            'current_customer_id', 'channel', 'latitude', 'longitude', 'created_at',
         ],
     },
 ) }}
@@ -55,9 +55,9 @@ renamed as (
         lat as latitude,
         lng as longitude,
 
-        -- timestamps
+        -- timestamps (not updated_at: the app changes it with every message, and
+        -- nothing the backfill decides reads it; see app_contract)
         created_at,
-        updated_at,
 
         -- what the normalized columns are computed from
         {{ columns_hash_sql(normalized_inputs) }} as normalized_inputs_hash
@@ -126,7 +126,6 @@ final as (
         latitude,
         longitude,
         created_at,
-        updated_at,
         normalized_inputs_hash
 
     from address_parts
