@@ -50,6 +50,31 @@ def test_a_correct_run_passes_every_check_in_the_dry_run_the_build_and_dbt_test(
     assert real["backfill_runs"] == "success"
 
 
+def unit_test_statuses(project: DbtProject) -> dict[str, str]:
+    """Status of each unit test the last dbt command ran, by name."""
+    results = json.loads((project.work_dir / "target" / "run_results.json").read_text())
+    return {
+        result["unique_id"].split(".")[-1]: result["status"]
+        for result in results["results"]
+        if result["unique_id"].startswith("unit_test.")
+    }
+
+
+def test_the_unit_tests_run_in_development_not_in_the_users_build(
+    app_db: AppDatabase, project: DbtProject
+) -> None:
+    seed_clean_app(app_db)
+    # a user's `dbt build` runs the data tests only (selectors.yml)
+    project.build(dry_run=True)
+    assert unit_test_statuses(project) == {}
+
+    # a unit test needs the tables of its model's inputs, which that build made
+    project.run("test", "--select", "test_type:unit")
+    statuses = unit_test_statuses(project)
+    assert len(statuses) == 4
+    assert set(statuses.values()) == {"pass"}
+
+
 def test_app_state_checks_run_after_the_apply(project: DbtProject) -> None:
     """Each check depends on backfill_runs (dbt build runs it after the apply) and reads
     the app through the staging models, never source()."""

@@ -261,7 +261,8 @@ class BenchReport:
                     f"Changes at {size.leads:,} leads: {c['new_leads']:,} new leads"
                     f" ({c['returning_leads']:,} of persons with leads, the rest of"
                     f" {c['new_persons']:,} new persons), {c['new_jobs']:,} new jobs,"
-                    f" {c['changed_leads']:,} leads with changed identifiers.  "
+                    f" {c['changed_leads']:,} leads with changed identifiers; the"
+                    " conversations of a tenth of the leads and a twentieth of the jobs.  "
                 )
         return [*lines, ""] if lines else []
 
@@ -468,7 +469,9 @@ class BenchReport:
                 " same database as the real run; re-run after changes = `dbt build` once more"
                 " there after what the app does between two runs (1% new leads, new persons and"
                 " further leads of persons with leads, without a customer; 0.1% of the leads"
-                " with a new phone or e-mail or the e-mail removed; the same seeded changes for"
+                " with a new phone or e-mail or the e-mail removed; a tenth of the leads with a"
+                " new stage, last message and updated_at and a twentieth of the jobs with a new"
+                " status, columns the backfill does not read; the same seeded changes for"
                 " every project), the database as the re-run left it restored afterwards;"
                 " rollback = `dbt run-operation rollback_backfill`;"
                 " floor = `sql/bench_floor.sql`; per-row = the original script's loop"

@@ -12,7 +12,8 @@ For each size, on an embedded PostgreSQL started for the benchmark:
    run-operation rollback_backfill`, when the project has that macro), with the peak RSS
    of each dbt process and the size of the project's own relations. The re-run after
    changes: what the app does between two runs (`quality.changes`: 1% new leads, 0.1% of
-   the leads with new identifiers; the same seeded changes for every project) applied to
+   the leads with new identifiers, the conversations of a tenth of the leads and a
+   twentieth of the jobs; the same seeded changes for every project) applied to
    that database, then `dbt build`; it runs on the database while a copy of it waits for
    the rollback, which so undoes the real run alone, as it did before the step existed;
 3. on fresh copies again, the floor (`sql/bench_floor.sql`) and, up to `per_row_max`

@@ -5,9 +5,11 @@ dropped: the same persons, the same phones, e-mails and PSIDs already handed out
 asks the generator for more: new leads (new persons, and further leads of persons it
 made), created after every existing lead, without a customer; and identifier changes of
 existing leads (a new phone, a new e-mail, the e-mail removed), with a later
-`updated_at`. Everything derives from the seed, so the same seed and size give the same
-changes; `load_changes` writes them (truth rows included) into a database holding that
-generated data.
+`updated_at`; and the conversations going on meanwhile (one lead in `CONVERSING_LEADS`
+with a new stage, last message and `updated_at`, one job in `CHANGED_JOBS` with a new
+status: columns the backfill does not read). Everything derives from the seed, so the
+same seed and size give the same changes; `load_changes` writes them (truth rows
+included) into a database holding that generated data.
 """
 
 from __future__ import annotations
@@ -40,6 +42,8 @@ CHANGED_LEADS = 0.001  # existing leads whose identifiers change
 RETURNING_SHARE = 0.3  # of the new leads, those of persons who already have leads
 WINDOW_SECONDS = 60 * DAY  # the new leads are created in the 60 days after the last one
 CHANGE_KINDS = ("new_phone", "new_email", "email_removed")
+CONVERSING_LEADS = 10  # one lead in this many gets a new stage and messages meanwhile
+CHANGED_JOBS = 20  # one job in this many gets a new status
 
 
 @dataclass(frozen=True)
@@ -199,6 +203,7 @@ def load_changes(conn: psycopg2.extensions.connection, app: AppSchema, changes: 
         with conn.cursor() as cur:
             _copy_chunk(cur, targets, rows)
             _update_leads(cur, app, changes.changed)
+            _converse(cur, app)
         conn.commit()
     except BaseException:
         conn.rollback()
@@ -217,4 +222,23 @@ def _update_leads(
     cur.execute(
         f'update "{app.schema}"."Lead" as lead set phone = c.phone, email = c.email,'
         " updated_at = c.updated_at from lead_change as c where lead.id = c.id"
+    )
+
+
+def _converse(cur: psycopg2.extensions.cursor, app: AppSchema) -> None:
+    """What the app writes with every message and booking, on a fixed share of the rows
+    (chosen by a hash of the id): a lead's stage, its last messages and `updated_at`; a
+    job's status, its reminder and `updated_at`."""
+    cur.execute(
+        f'update "{app.schema}"."Lead" set stage = \'scheduling\','
+        " last_customer_message_at = created_at + interval '1 day',"
+        " last_agent_message_at = created_at + interval '1 day 1 minute',"
+        " updated_at = created_at + interval '1 day 1 minute'"
+        f" where abs(hashtext(id::text)) % {CONVERSING_LEADS} = 0"
+    )
+    cur.execute(
+        f'update "{app.schema}"."Job" set status = \'completed\','
+        " reminder_sent_at = created_at + interval '2 days',"
+        " updated_at = created_at + interval '2 days'"
+        f" where abs(hashtext(id::text)) % {CHANGED_JOBS} = 0"
     )
