@@ -316,7 +316,7 @@
         of a 64-bit hash of each row (content_fingerprint_sql: every column, or those the
         backfill reads of an app source `unique_id`). Computed when a model needs it, so
         it describes the rows that model is about to read. -#}
-    {% set by_record = relation | string in record_hashable_relations([relation]) %}
+    {% set by_record = relation | string in record_hashable_relations([relation], [unique_id]) %}
     {% set found = run_query("select " ~ content_fingerprint_sql(relation, by_record, unique_id)) %}
     {{ return(found.rows[0][0]) }}
 {%- endmacro %}

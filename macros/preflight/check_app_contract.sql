@@ -1,9 +1,11 @@
 {% macro app_contract() %}
-    {#- The app tables and columns the backfill reads or writes, by table: every model,
-        check and operation reads nothing else of the app's rows (a test runs them all on
-        an app reduced to these columns). A run fingerprints only these columns
-        (fingerprinted_row_sql), so what the app changes elsewhere, with every message (a
-        lead's stage, updated_at, its last message, a job's status), is no change to it. -#}
+    {#- The app tables and columns the backfill reads or writes, by table: no model,
+        check, apply or rollback reads any other column of the app's rows (a test runs
+        them on an app reduced to these columns; merge_customers and the rollback keep a
+        changed customer's whole row to restore it). A run fingerprints only these
+        columns (fingerprinted_row_sql), so what the app changes elsewhere with every
+        message (a lead's stage, updated_at, its last message, a job's status) is no
+        change to it. -#}
     {{ return({
         'Lead': ['id', 'channel', 'name', var('lead_psid_column'), 'phone', 'email', 'address',
                  'lat', 'lng', 'created_at', 'customer_id'],

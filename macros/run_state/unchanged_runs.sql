@@ -158,21 +158,26 @@
 {%- endmacro %}
 
 
-{% macro record_hashable_relations(relations) -%}
+{% macro record_hashable_relations(relations, unique_ids=[]) -%}
     {#- The relations of `relations` (as rendered) whose rows hash_record_extended can
         hash: on PostgreSQL 14 or later (before, it does not exist), when every column is
         of a type with an extended hash function (one with a default hash operator class,
         an enum, or an array of those; a domain as its base type) and compares with a
         deterministic collation (a case-insensitive one hashes 'A' and 'a' alike: a
-        change of case would go unseen). One catalog query. -#}
+        change of case would go unseen). Of an app source, only the columns a
+        fingerprint hashes count (fingerprinted_columns; `unique_ids`: the source or
+        node of each relation, in the same order). One catalog query. -#}
     {% if not execute or relations | length == 0 %}{{ return([]) }}{% endif %}
     {% set names = [] %}
     {% for relation in relations %}
-        {% do names.append('(' ~ dbt.string_literal(relation | string) ~ ')') %}
+        {% set columns = fingerprinted_columns(unique_ids[loop.index0] if unique_ids else none) %}
+        {% do names.append('(' ~ dbt.string_literal(relation | string) ~ ', ' ~ (
+            "array['" ~ columns | map('replace', "'", "''") | join("', '") ~ "']::text[]"
+            if columns else 'null::text[]') ~ ')') %}
     {% endfor %}
     {% set found = run_query(
         "select relations.relation_name
-        from (values " ~ names | join(', ') ~ ") as relations (relation_name)
+        from (values " ~ names | join(', ') ~ ") as relations (relation_name, column_names)
         where
             current_setting('server_version_num')::int >= 140000
             and not exists (
@@ -184,6 +189,7 @@
                     on attributes.attcollation = collations.oid
                 where
                     attributes.attrelid = to_regclass(relations.relation_name)
+                    and (relations.column_names is null or attributes.attname = any(relations.column_names))
                     and attributes.attnum > 0
                     and not attributes.attisdropped
                     and (
@@ -316,7 +322,7 @@
             {% do existing.update({unique_id: relation}) %}
         {% endif %}
     {% endfor %}
-    {% set by_record = record_hashable_relations(existing.values() | list) %}
+    {% set by_record = record_hashable_relations(existing.values() | list, existing.keys() | list) %}
     {% for unique_id in inputs %}
         {% set relation = existing.get(unique_id) %}
         {% do entries.append(dbt.string_literal(unique_id) ~ ', ' ~ (
@@ -432,7 +438,7 @@
             {% for unique_id in current.inputs if unique_id != '(code)' %}
                 {% do relations.update({unique_id: node_relation(unique_id)}) %}
             {% endfor %}
-            {% set by_record = record_hashable_relations(relations.values() | list) %}
+            {% set by_record = record_hashable_relations(relations.values() | list, relations.keys() | list) %}
             {% for unique_id, fingerprint in current.inputs.items() | sort %}
                 {#- a seed or incremental model as it is now: the run has loaded it -#}
                 {% set hashed_as_record = unique_id in relations and relations[unique_id] | string in by_record %}

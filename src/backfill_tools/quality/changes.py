@@ -233,12 +233,12 @@ def _converse(cur: psycopg2.extensions.cursor, app: AppSchema) -> None:
         f'update "{app.schema}"."Lead" set stage = \'scheduling\','
         " last_customer_message_at = created_at + interval '1 day',"
         " last_agent_message_at = created_at + interval '1 day 1 minute',"
-        " updated_at = created_at + interval '1 day 1 minute'"
-        f" where abs(hashtext(id::text)) % {CONVERSING_LEADS} = 0"
+        " updated_at = greatest(updated_at, created_at + interval '1 day 1 minute')"
+        f" where hashtext(id::text) % {CONVERSING_LEADS} = 0"
     )
     cur.execute(
         f'update "{app.schema}"."Job" set status = \'completed\','
         " reminder_sent_at = created_at + interval '2 days',"
-        " updated_at = created_at + interval '2 days'"
-        f" where abs(hashtext(id::text)) % {CHANGED_JOBS} = 0"
+        " updated_at = greatest(updated_at, created_at + interval '2 days')"
+        f" where hashtext(id::text) % {CHANGED_JOBS} = 0"
     )
