@@ -4,12 +4,14 @@
 from __future__ import annotations
 
 import json
+import shutil
+from pathlib import Path
 
 from backfill_tools.dbtrun import UNCHANGED_RUN, DbtProject
 from backfill_tools.quality.changes import app_changes, load_changes
 from backfill_tools.quality.generate import generate
 from tests.appdata import AppDatabase
-from tests.scenarios import seed_small_app, statistics
+from tests.scenarios import node_statuses, seed_small_app, statistics
 
 APP_STATE = """
     select 'customer', md5(coalesce(string_agg(
@@ -383,6 +385,14 @@ def test_what_the_app_changes_in_columns_the_backfill_does_not_read_is_no_change
     assert f"{UNCHANGED} {applied_run}" in rerun.stdout
     assert set(model_outcomes(project).values()) == {"reused"}
 
+    # a migration adds a column the backfill does not read, and a lead arrives: staging
+    # is still kept per lead (its definition counts only the column types it reads)
+    app_db.execute(f"alter table {app_db.table('Lead')} add column referral_code text")
+    new_lead = app_db.add_lead(email="cy@y.org", name="Cy")
+    project.build()
+    assert model_outcomes(project)["stg_app__leads"] == "updated"
+    assert app_db.lead_customer(new_lead) is not None
+
     # Nothing the backfill does reads any other column: on an app that has only those
     # of app_contract, a rollback, a run that rebuilds every table, and every check pass.
     contract = app_contract(project)
@@ -463,3 +473,47 @@ def test_staging_kept_per_lead_is_what_a_rebuild_makes(
     assert model_outcomes(project)["stg_app__leads"] == "reused"
     project.build(dry_run=True, vars={"identity_address_stage": False})
     assert model_outcomes(project)["stg_app__leads"] == "built"
+
+
+PROJECT_FILES = ("dbt_project.yml", "selectors.yml", "profiles.yml.example")
+PROJECT_FOLDERS = ("models", "macros", "seeds", "data-tests", "analyses")
+KEPT_PER_ROW = (
+    "materialized='reusable_table',"
+    " update_rows_by={'key': 'lead_id', 'inputs_hash': 'inputs_hash', 'copied_columns': []}"
+)
+
+
+def test_a_table_kept_per_row_refuses_what_would_make_it_differ_from_a_rebuild(
+    app_db: AppDatabase, project: DbtProject, tmp_path: Path
+) -> None:
+    # a copy of the project, with two models that break the rules of update_rows_by
+    copy = tmp_path / "project"
+    copy.mkdir()
+    for name in PROJECT_FILES:
+        shutil.copy(project.project_dir / name, copy / name)
+    for folder in PROJECT_FOLDERS:
+        shutil.copytree(project.project_dir / folder, copy / folder)
+    (copy / "models" / "kept_by_two_inputs.sql").write_text(
+        f"{{{{ config({KEPT_PER_ROW}) }}}}\n"
+        "select leads.id as lead_id, md5(jobs.id::text) as inputs_hash\n"
+        "from {{ source('app', 'lead') }} as leads\n"
+        "inner join {{ source('app', 'job') }} as jobs on jobs.lead_id = leads.id\n"
+    )
+    (copy / "models" / "kept_with_a_hook_outside.sql").write_text(
+        f"{{{{ config({KEPT_PER_ROW},"
+        " pre_hook=[{'sql': 'select 1', 'transaction': false}]) }}\n"
+        "select lead_id, normalized_inputs_hash as inputs_hash from {{ ref('stg_app__leads') }}\n"
+    )
+    broken = DbtProject(
+        env=project.env, work_dir=tmp_path / "copy", project_dir=copy, base_vars=project.base_vars
+    )
+
+    # a second input's rows would change nothing the table compares
+    two_inputs = broken.run("run", "--select", "kept_by_two_inputs", check=False)
+    assert not two_inputs.ok
+    assert "reads the rows of exactly one source, seed or incremental model" in two_inputs.output
+    # a pre-hook outside the transaction would commit and drop the changes found
+    hook = broken.run("run", "--select", "stg_app__leads kept_with_a_hook_outside", check=False)
+    assert not hook.ok
+    assert "cannot have a pre-hook outside its transaction" in hook.output
+    assert node_statuses(broken)["stg_app__leads"] == "success"

@@ -11,7 +11,8 @@
     {#- The current model's definition key when it is kept per row, none otherwise: md5
         of its SQL and settings (reusable_table_settings), the column types of the rows
         it is kept by (its one source, seed or incremental model: a changed type is a
-        rebuild), and the keys of the rest it reads. A table whose recorded definition
+        rebuild; of an app source, the columns the backfill reads), and the keys of the
+        rest it reads. A table whose recorded definition
         key is this one may be brought up to date per row. -#}
     {% if not config.get('update_rows_by') %}{{ return(none) }}{% endif %}
     {% set inputs = [] %}
@@ -26,10 +27,14 @@
             ~ " source, seed or incremental model; it reads " ~ (inputs | join(', ') or 'none')
         ) %}
     {% endif %}
+    {#- of an app source, only the columns the backfill reads (fingerprinted_columns): a
+        column the app adds or changes elsewhere is no rebuild -#}
+    {% set read_columns = fingerprinted_columns(inputs[0]) %}
     {% set column_types = run_query(
         "select string_agg(attname || ' ' || format_type(atttypid, atttypmod), ', ' order by attnum)"
         ~ " from pg_attribute where attrelid = to_regclass("
         ~ dbt.string_literal(node_relation(inputs[0]).render()) ~ ") and attnum > 0 and not attisdropped"
+        ~ (" and attname = any(" ~ sql_text_array(read_columns) ~ ")" if read_columns else '')
     ).rows[0][0] %}
     {{ return(build_key_of(reusable_table_settings() + [column_types or ''], definitions, records)) }}
 {%- endmacro %}

@@ -73,6 +73,6 @@
 
 
 {% macro sql_text_array(values) -%}
-    {#- SQL: the strings as a text[] literal. -#}
-    array[{% for value in values %}{{ dbt.string_literal(value) }}{{ ', ' if not loop.last }}{% endfor %}]::text[]
+    {#- SQL: the strings as a text[] literal, each quoted by sql_text_literal. -#}
+    array[{% for value in values %}{{ sql_text_literal(value) }}{{ ', ' if not loop.last }}{% endfor %}]::text[]
 {%- endmacro %}

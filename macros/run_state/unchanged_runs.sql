@@ -171,9 +171,8 @@
     {% set names = [] %}
     {% for relation in relations %}
         {% set columns = fingerprinted_columns(unique_ids[loop.index0] if unique_ids else none) %}
-        {% do names.append('(' ~ dbt.string_literal(relation | string) ~ ', ' ~ (
-            "array['" ~ columns | map('replace', "'", "''") | join("', '") ~ "']::text[]"
-            if columns else 'null::text[]') ~ ')') %}
+        {% do names.append('(' ~ dbt.string_literal(relation | string) ~ ', '
+            ~ (sql_text_array(columns) if columns else 'null::text[]') ~ ')') %}
     {% endfor %}
     {% set found = run_query(
         "select relations.relation_name
