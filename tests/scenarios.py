@@ -135,11 +135,16 @@ def audit_payloads(db: AppDatabase, action: str) -> list[dict]:
     return [row[0] for row in rows]
 
 
+def node_results(project: DbtProject) -> list[dict]:
+    """The result of every node of the last dbt command (`target/run_results.json`):
+    unique_id, status, message, timing."""
+    return json.loads((project.work_dir / "target" / "run_results.json").read_text())["results"]
+
+
 def node_statuses(project: DbtProject) -> dict[str, str]:
-    """Status of every node of the last dbt command (run_results.json), by node name:
-    `pass`, `fail`, `warn`, `error`, `skipped`, `success`."""
-    results = json.loads((project.work_dir / "target" / "run_results.json").read_text())
-    return {result["unique_id"].split(".")[2]: result["status"] for result in results["results"]}
+    """Status of every node of the last dbt command, by node name: `pass`, `fail`, `warn`,
+    `error`, `skipped`, `success`."""
+    return {result["unique_id"].split(".")[2]: result["status"] for result in node_results(project)}
 
 
 def snapshot(db: AppDatabase) -> dict[str, dict[str, str]]:

@@ -11,7 +11,7 @@ from backfill_tools.dbtrun import UNCHANGED_RUN, DbtProject
 from backfill_tools.quality.changes import app_changes, load_changes
 from backfill_tools.quality.generate import generate
 from tests.appdata import AppDatabase
-from tests.scenarios import node_statuses, seed_small_app, statistics
+from tests.scenarios import node_results, node_statuses, seed_small_app, statistics
 
 APP_STATE = """
     select 'customer', md5(coalesce(string_agg(
@@ -35,10 +35,9 @@ APP_STATE = """
 def model_outcomes(project: DbtProject) -> dict[str, str]:
     """Each reusable table of the last dbt command: 'reused', 'updated' (in place, a
     table kept per row) or 'built'."""
-    results = json.loads((project.work_dir / "target" / "run_results.json").read_text())
     manifest = json.loads((project.work_dir / "target" / "manifest.json").read_text())
     outcomes: dict[str, str] = {}
-    for result in results["results"]:
+    for result in node_results(project):
         node = manifest["nodes"].get(result["unique_id"], {})
         if node.get("config", {}).get("materialized") == "reusable_table":
             assert result["status"] == "success", result
@@ -421,8 +420,7 @@ STAGED_LEADS = """
 def updated_rows(project: DbtProject, model: str) -> tuple[int, int, bool]:
     """(rows computed again, rows copied, written anew rather than in place) of a table
     kept per row that the last command brought up to date."""
-    results = json.loads((project.work_dir / "target" / "run_results.json").read_text())
-    message = next(r["message"] for r in results["results"] if r["unique_id"].endswith(model))
+    message = next(r["message"] for r in node_results(project) if r["unique_id"].endswith(model))
     # UPDATED <n> rows, <m> copied, and (written anew) unless it was in place
     words = message.split()
     assert words[0] == "UPDATED", message

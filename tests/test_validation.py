@@ -12,7 +12,7 @@ import pytest
 from backfill_tools.db.appdb import AppSchema
 from backfill_tools.dbtrun import DbtProject
 from tests.appdata import AppDatabase
-from tests.scenarios import node_statuses, seed_clean_app
+from tests.scenarios import node_results, node_statuses, seed_clean_app
 
 VALIDATION_TESTS = (
     "test_customers_after_backfill__exist_when_leads_exist",
@@ -52,10 +52,9 @@ def test_a_correct_run_passes_every_check_in_the_dry_run_the_build_and_dbt_test(
 
 def unit_test_statuses(project: DbtProject) -> dict[str, str]:
     """Status of each unit test the last dbt command ran, by name."""
-    results = json.loads((project.work_dir / "target" / "run_results.json").read_text())
     return {
         result["unique_id"].split(".")[-1]: result["status"]
-        for result in results["results"]
+        for result in node_results(project)
         if result["unique_id"].startswith("unit_test.")
     }
 
