@@ -116,11 +116,15 @@
         app source (`unique_id`), the row of the columns the backfill reads (app_contract):
         what the app changes in its other columns with every message (a lead's stage, its
         updated_at) changes no fingerprint, so the next run still finds nothing changed.
-        For anything else, the whole row. `without_link`: the row as it was before the
-        run linked it (customer_id null), to take a link a run made out of a fingerprint. -#}
+        For anything else, the whole row. `without_link` (an app source only): the row as
+        it was before the run linked it (customer_id null), to take a link a run made out
+        of a fingerprint. -#}
     {%- set columns = fingerprinted_columns(unique_id) -%}
-    {%- if columns is none -%}
-        {{ "jsonb_populate_record(" ~ alias ~ ", '{\"customer_id\": null}')" if without_link else alias }}
+    {%- if columns is none and without_link -%}
+        {#- only the app tables a run links rows of have a link to take out -#}
+        {% do exceptions.raise_compiler_error("fingerprinted_row_sql: no link to take out of " ~ unique_id) %}
+    {%- elif columns is none -%}
+        {{ alias }}
     {%- else -%}
         row(
         {%- for column in columns -%}
