@@ -5,10 +5,12 @@
     values' counts (int_identifier_values_screened) and the run's scope
     (int_identity_scope) are read here. int_node_identifiers keeps the nodes the
     run resolves.
+    One index, by value: its readers look values up. A unique index on the grain
+    was used by no reader and took 2.7 s of the model's 10.7 at 1M leads after an
+    applied run; the grain test checks the grain.
 -#}
 {{ config(
     indexes=[
-        {'columns': ['owner_type', 'owner_id', 'identifier_type', 'identifier_value'], 'unique': true},
         {'columns': ['identifier_type', 'identifier_value']},
     ],
 ) }}

@@ -61,14 +61,19 @@ leads as (
 
 ),
 
+-- the scope's customers by an array, not a join: PostgreSQL looks them up by id
+-- before it normalizes anything; joined, it normalized every app customer's first
+-- name first (1.1 s of 1.7 at 1M leads after an applied run)
 customers as not materialized (
 
     select all_customers.*
     from all_customers
-    inner join scope
-        on
-            all_customers.customer_id = scope.entity_id
-            and scope.node_type = 'customer'
+    where
+        all_customers.customer_id = any(array(
+            select scope.entity_id
+            from scope
+            where scope.node_type = 'customer'
+        ))
 
 ),
 

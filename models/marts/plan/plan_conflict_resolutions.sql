@@ -59,7 +59,10 @@ lead_groups as (
 
 ),
 
-customers as (
+-- read twice, so PostgreSQL would materialize it: every app customer's name, phone
+-- and e-mail normalized for two lookups by id (3.3 s of 4.4 at 1M leads after an
+-- applied run); inlined, each reader looks up the customers it joins
+customers as not materialized (
 
     select * from {{ ref('stg_app__customers') }}
 
