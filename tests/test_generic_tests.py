@@ -12,6 +12,9 @@ from backfill_tools.dbtrun import DbtProject
 from tests.appdata import AppDatabase
 from tests.scenarios import seed_small_app
 
+# the next value of the ledger's sequence, as every write path draws it (record_changes)
+NEXT_CHANGE = "nextval('customer_backfill.backfill_ledger_change_sequence')"
+
 
 def failed_tests(output: str) -> set[str]:
     return set(re.findall(r"FAIL \d+ (\w+)", output))
@@ -133,8 +136,9 @@ def test_unique_combination_still_groups_rows_the_unique_index_cannot_cover(
     project.build()
     # a null in the key: the unique index lets both rows in (nulls are distinct there)
     app_db.execute(
-        "insert into customer_backfill.backfill_ledger (run_id, object_type, object_id)"
-        " values ('run-x', 'lead', null), ('run-x', 'lead', null)"
+        "insert into customer_backfill.backfill_ledger"
+        " (run_id, change_sequence, object_type, object_id)"
+        f" values ('run-x', {NEXT_CHANGE}, 'lead', null), ('run-x', {NEXT_CHANGE}, 'lead', null)"
     )
 
     result = project.run("test", "-s", "backfill_ledger", check=False)
@@ -146,30 +150,33 @@ def test_unique_combination_still_groups_rows_the_unique_index_cannot_cover(
     )
 
 
+def _add_bad_ledger_entries(app_db: AppDatabase, run_id: str, undone: bool) -> None:
+    """A duplicate, a missing object id and an unknown type, as a write path records
+    them (the next change_sequence), undone by a rollback or in force."""
+    rolled_back = "'rollback-x', now()" if undone else "null, null"
+    app_db.execute(
+        "insert into customer_backfill.backfill_ledger (run_id, change_sequence, object_type,"
+        " object_id, rolled_back_by_run_id, rolled_back_at) values"
+        f" ('{run_id}', {NEXT_CHANGE}, 'lead', null, {rolled_back}),"
+        f" ('{run_id}', {NEXT_CHANGE}, 'lead', null, {rolled_back}),"
+        f" ('{run_id}', {NEXT_CHANGE}, 'invoice', gen_random_uuid(), {rolled_back})"
+    )
+
+
 def test_ledger_tests_read_only_the_entries_still_in_force(
     app_db: AppDatabase, project: DbtProject
 ) -> None:
     seed_small_app(app_db)
     project.build()
-    # a duplicate, a missing object id and an unknown type, all undone by a rollback:
-    # history the tests no longer read (it only grows, run after run)
-    app_db.execute(
-        "insert into customer_backfill.backfill_ledger"
-        " (run_id, object_type, object_id, rolled_back_by_run_id, rolled_back_at)"
-        " values ('run-x', 'lead', null, 'rollback-x', now()),"
-        " ('run-x', 'lead', null, 'rollback-x', now()),"
-        " ('run-x', 'invoice', gen_random_uuid(), 'rollback-x', now())"
-    )
+    # entries a rollback undid: history the tests no longer read (it only grows)
+    _add_bad_ledger_entries(app_db, "run-x", undone=True)
 
     undone = project.run("test", "-s", "backfill_ledger", check=False)
 
     assert undone.ok, undone.output
 
-    # the same entries in force: every one of those tests fails again
-    app_db.execute(
-        "update customer_backfill.backfill_ledger"
-        " set rolled_back_by_run_id = null, rolled_back_at = null where run_id = 'run-x'"
-    )
+    # the same entries in force: every one of those tests fails
+    _add_bad_ledger_entries(app_db, "run-y", undone=False)
 
     in_force = project.run("test", "-s", "backfill_ledger", "--store-failures", check=False)
 
@@ -183,3 +190,39 @@ def test_ledger_tests_read_only_the_entries_still_in_force(
             ".column_values_backfill_ledger"
         )
     ) == [("object_id", "null"), ("object_type", "not_accepted")]
+
+
+def test_ledger_tests_read_each_entry_until_a_run_of_them_has_passed(
+    app_db: AppDatabase, project: DbtProject
+) -> None:
+    """The ledger only grows: entries a passing run of its tests read are not read again
+    (ledger_checks.sql); entries after them are read until their tests pass."""
+    seed_small_app(app_db)
+    project.build()
+    applied = app_db.scalar("select count(*) from customer_backfill.backfill_ledger")
+    assert applied > 0
+    # dbt test reads the apply's entries (the build's tests ran before its apply) and passes
+    project.run("test", "-s", "backfill_ledger")
+    checked = app_db.scalar(
+        "select max(sequence_at_start) from customer_backfill.backfill_ledger_checks"
+        " where passed_at is not null"
+    )
+    assert checked == app_db.scalar(
+        "select max(change_sequence) from customer_backfill.backfill_ledger"
+    )
+    # so an entry it read is not read again (no write path alters one; this shows it)
+    app_db.execute(
+        "update customer_backfill.backfill_ledger set object_type = 'invoice'"
+        " where change_sequence ="
+        " (select min(change_sequence) from customer_backfill.backfill_ledger)"
+    )
+
+    assert project.run("test", "-s", "backfill_ledger", check=False).ok
+
+    # entries written after it are read, and read again while their tests fail
+    _add_bad_ledger_entries(app_db, "run-z", undone=False)
+
+    for _ in range(2):
+        result = project.run("test", "-s", "backfill_ledger", check=False)
+        assert not result.ok
+        assert "column_values_backfill_ledger" in failed_tests(result.output)

@@ -28,10 +28,12 @@
             ~ " );"
             ~ " " ~ create_build_key_registry()
             ~ " " ~ create_run_state_tables()
+            ~ " " ~ create_ledger_checks_table()
             ~ " " ~ take_over_stale_claims(claims, grace)
             ~ " insert into " ~ claims ~ " (invocation_id, command)"
             ~ " select " ~ dbt.string_literal(invocation_id) ~ ", " ~ dbt.string_literal(flags.WHICH)
             ~ " where not exists (select 1 from " ~ claims ~ ");"
+            ~ (" " ~ ledger_sequence_at_start() if flags.WHICH in ('build', 'test') else '')
             ~ " commit;"
         ) %}
         {% set others = run_query(
