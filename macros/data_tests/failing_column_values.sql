@@ -7,7 +7,8 @@
         scan. One row per failure: `failure` ('null', 'duplicate' or 'not_accepted'),
         `column_name` (the grain columns, comma-separated, for the grain),
         `failing_values` (the duplicated grain value, or the values not accepted) and
-        `n_records` (how many rows). The `grain` and `column_values` tests.
+        `n_records` (how many rows); the values not accepted are read again only
+        when there are some. The `grain` and `column_values` tests.
         The model is read through `checked_rows`, only the columns checked: an ephemeral
         model (a CTE, the validation models) read twice would be computed whole, every
         column of it, before either read (at 1M leads, customers_after_backfill
@@ -51,11 +52,7 @@
         select
             {% for check in checks -%}
                 count(*) filter (where {{ check.condition }}) as n_{{ loop.index }},
-                {% if check['values'] -%}
-                    string_agg(distinct {{ check.column }}::text, ', ') filter (where {{ check.condition }}) as values_{{ loop.index }}{{ ',' if not loop.last }}
-                {% else -%}
-                    null::text as values_{{ loop.index }}{{ ',' if not loop.last }}
-                {% endif -%}
+                null::text as values_{{ loop.index }}{{ ',' if not loop.last }}
             {% endfor -%}
         from checked_rows
     )
@@ -65,7 +62,18 @@
         select
             {{ dbt.string_literal(check.failure) }} as failure,
             {{ dbt.string_literal(check.column) }} as column_name,
+            {% if check['values'] -%}
+            {#- the values not accepted, read again only when there are some: a
+                distinct aggregate in the count above made PostgreSQL sort every row
+                first (1.4 s of the test of a 3-million-row table) -#}
+            (
+                select string_agg(distinct {{ check.column }}::text, ', ')
+                from checked_rows
+                where {{ check.condition }}
+            ) as failing_values,
+            {% else -%}
             values_{{ loop.index }} as failing_values,
+            {% endif -%}
             n_{{ loop.index }} as n_records
         from counted
         where n_{{ loop.index }} > 0
