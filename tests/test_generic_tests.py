@@ -219,6 +219,16 @@ def test_ledger_tests_read_each_entry_until_a_run_of_them_has_passed(
 
     assert project.run("test", "-s", "backfill_ledger", check=False).ok
 
+    # an entry without a sequence (a ledger of an earlier version has them; no write path
+    # writes one now) recorded since the first passing run is read all the same
+    app_db.execute(
+        "insert into customer_backfill.backfill_ledger (run_id, object_type, object_id,"
+        " recorded_at) values ('run-y', 'invoice', gen_random_uuid(), now())"
+    )
+    unsequenced = project.run("test", "-s", "backfill_ledger", check=False)
+    assert "column_values_backfill_ledger" in failed_tests(unsequenced.output)
+    app_db.execute("delete from customer_backfill.backfill_ledger where run_id = 'run-y'")
+
     # entries written after it are read, and read again while their tests fail
     _add_bad_ledger_entries(app_db, "run-z", undone=False)
 

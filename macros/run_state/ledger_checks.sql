@@ -11,7 +11,9 @@
     (ledger_sequence_at_start, in claim_backfill_run) and, once every test of the
     ledger it ran has passed, marks it checked (record_checked_ledger). The tests' `where`
     (models/marts/run_state/_run_state__models.yml) reads the entries in force after the
-    greatest sequence value marked checked (all of them before any is). -#}
+    greatest sequence value marked checked (all of them before any is), and any entry
+    without a sequence recorded since the first mark (a ledger of an earlier version has
+    such entries; no write path writes one now). -#}
 
 
 {% macro ledger_checks_table() -%}
@@ -51,8 +53,9 @@
 {% macro record_checked_ledger(results) -%}
     {#- on-run-end: marks this command's ledger sequence at start checked when it ran every
         test of backfill_ledger and all passed (not a build that found its inputs
-        unchanged: it runs no test). -#}
-    {% if execute and flags.WHICH in ('build', 'test') and unchanged_since_run() is none %}
+        unchanged, which runs no test, nor one with --empty, whose tests read no row). -#}
+    {% if execute and flags.WHICH in ('build', 'test') and not invocation_args_dict.get('empty')
+        and unchanged_since_run() is none %}
         {% set ledger_id = 'model.' ~ project_name ~ '.backfill_ledger' %}
         {% set ns = namespace(tests=0, passed=0) %}
         {% for node in graph.nodes.values() if node.resource_type == 'test' and node.attached_node == ledger_id %}
