@@ -6,8 +6,9 @@
     run's tests read what the nights since added, not the whole history (at 1M leads
     after a first apply, 7.2 s of work in every run).
     Every write path draws the ledger's sequence under the backfill lock and commits
-    before it lets go, so the entries up to the sequence's last value, read under that
-    lock, are all committed: a dbt command takes that value when it starts
+    before it lets go, so the entries up to the sequence's last value, read while no
+    write path holds that lock, are all committed: a dbt command takes that value when
+    it starts
     (ledger_sequence_at_start, in claim_backfill_run) and, once every test of the
     ledger it ran has passed, marks it checked (record_checked_ledger). The tests' `where`
     (models/marts/run_state/_run_state__models.yml) reads the entries in force after the
@@ -37,16 +38,33 @@
 
 {% macro ledger_sequence_at_start() -%}
     {#- SQL, for claim_backfill_run's transaction: this command's row of
-        backfill_ledger_checks, with the last value of the ledger's sequence if no write
-        path holds the backfill lock (null otherwise, or 0 before the first entry): every
-        entry up to it is committed and visible to this command's tests. -#}
+        backfill_ledger_checks, with the last value of the ledger's sequence (0 before the
+        first entry), or null when a write path holds the backfill lock just after it was
+        read: that one may have drawn values it has not committed. Any other drew and
+        committed before it let go of the lock, so every entry up to the value is visible
+        to this command's tests. Read, not taken: only write paths hold the lock (the
+        harnesses tell an apply by it). -#}
     insert into {{ ledger_checks_table() }} (invocation_id, sequence_at_start)
     select
         {{ dbt.string_literal(invocation_id) }},
-        case
-            when pg_try_advisory_xact_lock({{ backfill_lock_key() }})
-                then coalesce(pg_sequence_last_value(to_regclass({{ dbt.string_literal(ledger_sequence()) }})), 0)
-        end;
+        coalesce(pg_sequence_last_value(to_regclass({{ dbt.string_literal(ledger_sequence()) }})), 0);
+
+    update {{ ledger_checks_table() }}
+    set sequence_at_start = null
+    where
+        invocation_id = {{ dbt.string_literal(invocation_id) }}
+        and exists (
+            select 1
+            from pg_locks as locks
+            cross join (select {{ backfill_lock_key() }} as value) as backfill_key
+            where
+                locks.locktype = 'advisory'
+                and locks.granted
+                and locks.database = (select oid from pg_database where datname = current_database())
+                and locks.objsubid = 1
+                and locks.classid::bigint = (backfill_key.value >> 32) & 4294967295
+                and locks.objid::bigint = backfill_key.value & 4294967295
+        );
 {%- endmacro %}
 
 
