@@ -43,7 +43,7 @@
     {%- if checks | length == 1 and not checks[0]['values'] %}
     -- one null check alone: only the rows it finds, which an index on the column can find
     counted as (
-        select count(*) as n_1, null::text as values_1
+        select count(*) as n_1
         from checked_rows
         where {{ checks[0].condition }}
     )
@@ -51,8 +51,7 @@
     counted as (
         select
             {% for check in checks -%}
-                count(*) filter (where {{ check.condition }}) as n_{{ loop.index }},
-                null::text as values_{{ loop.index }}{{ ',' if not loop.last }}
+                count(*) filter (where {{ check.condition }}) as n_{{ loop.index }}{{ ',' if not loop.last }}
             {% endfor -%}
         from checked_rows
     )
@@ -72,7 +71,7 @@
                 where {{ check.condition }}
             ) as failing_values,
             {% else -%}
-            values_{{ loop.index }} as failing_values,
+            null::text as failing_values,
             {% endif -%}
             n_{{ loop.index }} as n_records
         from counted

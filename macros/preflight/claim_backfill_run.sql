@@ -28,7 +28,6 @@
             ~ " );"
             ~ " " ~ create_build_key_registry()
             ~ " " ~ create_run_state_tables()
-            ~ " " ~ create_ledger_checks_table()
             ~ " " ~ take_over_stale_claims(claims, grace)
             ~ " insert into " ~ claims ~ " (invocation_id, command)"
             ~ " select " ~ dbt.string_literal(invocation_id) ~ ", " ~ dbt.string_literal(flags.WHICH)

@@ -25,8 +25,8 @@
 
 
 {% macro create_ledger_checks_table() -%}
-    {#- SQL: creates backfill_ledger_checks when missing. Run by claim_backfill_run, under
-        its lock, before any test. -#}
+    {#- SQL: creates backfill_ledger_checks when missing (in create_run_state_tables, run
+        by claim_backfill_run under its lock, before any test). -#}
     create table if not exists {{ ledger_checks_table() }} (
         invocation_id text primary key,
         sequence_at_start bigint,

@@ -21,7 +21,8 @@
 
 
 {% macro create_run_state_tables() -%}
-    {#- SQL: creates the two tables when missing. Run by claim_backfill_run, under its lock. -#}
+    {#- SQL: creates the two tables, and backfill_ledger_checks, when missing. Run by
+        claim_backfill_run, under its lock. -#}
     create table if not exists {{ run_inputs_table() }} (
         invocation_id text primary key,
         inputs jsonb not null,
@@ -37,6 +38,7 @@
         settled_at timestamptz not null default now(),
         validated_at timestamptz
     );
+    {{ create_ledger_checks_table() }}
 {%- endmacro %}
 
 
