@@ -99,6 +99,12 @@ def test_a_missing_table_and_missing_customer_id_columns_are_all_listed(
             id="run_claim_grace_period",
         ),
         pytest.param(
+            {"min_work_mem": "plenty"},
+            "the var min_work_mem must be a memory size PostgreSQL accepts for work_mem, such as"
+            " '64MB' or '1GB' (empty: the server's setting), not 'plenty'",
+            id="min_work_mem",
+        ),
+        pytest.param(
             {"verbose_group_limit": "many", "lead_psid_column": ""},
             "- the var verbose_group_limit must be a whole number, not 'many'",
             id="several",

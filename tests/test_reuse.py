@@ -4,7 +4,6 @@
 from __future__ import annotations
 
 import json
-import shutil
 from pathlib import Path
 
 from backfill_tools.dbtrun import UNCHANGED_RUN, DbtProject
@@ -473,8 +472,6 @@ def test_staging_kept_per_lead_is_what_a_rebuild_makes(
     assert model_outcomes(project)["stg_app__leads"] == "built"
 
 
-PROJECT_FILES = ("dbt_project.yml", "selectors.yml", "profiles.yml.example")
-PROJECT_FOLDERS = ("models", "macros", "seeds", "data-tests", "analyses")
 KEPT_PER_ROW = (
     "materialized='reusable_table',"
     " update_rows_by={'key': 'lead_id', 'inputs_hash': 'inputs_hash', 'copied_columns': []}"
@@ -485,12 +482,8 @@ def test_a_table_kept_per_row_refuses_what_would_make_it_differ_from_a_rebuild(
     app_db: AppDatabase, project: DbtProject, tmp_path: Path
 ) -> None:
     # a copy of the project, with two models that break the rules of update_rows_by
-    copy = tmp_path / "project"
-    copy.mkdir()
-    for name in PROJECT_FILES:
-        shutil.copy(project.project_dir / name, copy / name)
-    for folder in PROJECT_FOLDERS:
-        shutil.copytree(project.project_dir / folder, copy / folder)
+    broken = project.copy(tmp_path / "project", tmp_path / "copy")
+    copy = broken.project_dir
     (copy / "models" / "kept_by_two_inputs.sql").write_text(
         f"{{{{ config({KEPT_PER_ROW}) }}}}\n"
         "select leads.id as lead_id, md5(jobs.id::text) as inputs_hash\n"
@@ -501,9 +494,6 @@ def test_a_table_kept_per_row_refuses_what_would_make_it_differ_from_a_rebuild(
         f"{{{{ config({KEPT_PER_ROW},"
         " pre_hook=[{'sql': 'select 1', 'transaction': false}]) }}\n"
         "select lead_id, normalized_inputs_hash as inputs_hash from {{ ref('stg_app__leads') }}\n"
-    )
-    broken = DbtProject(
-        env=project.env, work_dir=tmp_path / "copy", project_dir=copy, base_vars=project.base_vars
     )
 
     # a second input's rows would change nothing the table compares

@@ -19,9 +19,11 @@
     {%- endif -%}
 
     {#- One snapshot for the whole transaction: the fingerprints of the rows the key
-        describes are those the table is then built from. -#}
+        describes are those the table is then built from. In the same round trip, the
+        transaction's work_mem (raise_work_mem). -#}
     {% call statement('repeatable_read') -%}
-        set transaction isolation level repeatable read
+        set transaction isolation level repeatable read;
+        {{ raise_work_mem() }}
     {%- endcall %}
     {#- Every recorded key, read once (one query, not one per relation it depends on). -#}
     {%- set records = recorded_build_records() -%}

@@ -1,5 +1,5 @@
 {% macro stop_if_setting_vars_invalid() %}
-    {#- The vars PostgreSQL itself parses (a lock timeout, an interval) are checked by
+    {#- The vars PostgreSQL itself parses (a lock timeout, an interval, a memory size) are checked by
         PostgreSQL: an invalid one stops the run at once, naming the var. -#}
     {% do stop_unless_postgres_accepts(
         'lock_wait_timeout',
@@ -11,6 +11,14 @@
         sql_text_literal(var('run_claim_grace_period')) ~ '::interval',
         "an interval such as '2 minutes' or '0 seconds'"
     ) %}
+    {% if var('min_work_mem') is not none and (var('min_work_mem') | string | trim) != '' %}
+        {% do stop_unless_postgres_accepts(
+            'min_work_mem',
+            "set_config('work_mem', " ~ sql_text_literal(var('min_work_mem') | string) ~ ", true), pg_size_bytes("
+            ~ sql_text_literal(var('min_work_mem') | string) ~ ")",
+            "a memory size PostgreSQL accepts for work_mem, such as '64MB' or '1GB' (empty: the server's setting)"
+        ) %}
+    {% endif %}
 {% endmacro %}
 
 

@@ -254,8 +254,8 @@
         arguments and file checksum (a seed's CSV: its table still holds the old rows
         when the build starts) (not its dependencies: they follow from the rest, and differ in a
         dry run, whose hooks read no source), every macro of the project, the dbt version, and the value of every
-        var the project reads (except those that only change what is printed or whether
-        tables are reused, and dry_run: a dry run may find the inputs of a real run
+        var the project reads (except those that only change what is printed, whether
+        tables are reused or how much memory a statement may use, and dry_run: a dry run may find the inputs of a real run
         unchanged). -#}
     {% set parts = [dbt_version] %}
     {% for unique_id, node in graph.nodes.items() | sort %}
@@ -276,7 +276,7 @@
         {% do var_names.extend(modules.re.findall("var\\(\\s*'(\\w+)'", node.get('raw_code') or '')) %}
     {% endfor %}
     {% for name in var_names | unique | sort
-        if name not in ('dry_run', 'verbose', 'verbose_group_limit', 'reuse_unchanged_models') %}
+        if name not in ('dry_run', 'verbose', 'verbose_group_limit', 'reuse_unchanged_models', 'min_work_mem') %}
         {% do parts.append('var ' ~ name ~ '=' ~ tojson(var(name, none))) %}
     {% endfor %}
     {{ return(local_md5(parts | join('\n'))) }}

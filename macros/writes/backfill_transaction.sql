@@ -26,12 +26,13 @@
 
 
 {% macro begin_backfill_transaction(operation='the backfill') -%}
-    {#- SQL: an explicit BEGIN, then the backfill lock (and the ledger's sequence, made
-        once). Every write path starts so: on dbt-postgres >= 1.10 a reused connection
+    {#- SQL: an explicit BEGIN, then the backfill lock, the transaction's work_mem
+        (raise_work_mem) and the ledger's sequence (made once). Every write path starts so: on dbt-postgres >= 1.10 a reused connection
         may otherwise run statements in autocommit mode, and the writes would not be
         atomic. -#}
     begin;
     {{ take_backfill_lock(operation) }}
+    {{ raise_work_mem() }}
     create sequence if not exists {{ ledger_sequence() }};
 {%- endmacro %}
 

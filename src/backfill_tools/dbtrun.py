@@ -17,6 +17,9 @@ from pathlib import Path
 from typing import IO
 
 PROJECT_DIR = Path(__file__).resolve().parents[2]
+# What a copy of the project needs (DbtProject.copy).
+PROJECT_FILES = ("dbt_project.yml", "selectors.yml", "profiles.yml.example")
+PROJECT_FOLDERS = ("models", "macros", "seeds", "data-tests", "analyses")
 # what a `dbt build` prints when it found its inputs unchanged since a validated real run
 # (macros/reporting/print_backfill_summary.sql, print_unchanged_run)
 UNCHANGED_RUN = "Nothing has changed since run"
@@ -146,3 +149,19 @@ class DbtProject:
         if dry_run:
             vars["dry_run"] = True
         return self.run("build", vars=vars, **kwargs)  # type: ignore[arg-type]
+
+    def copy(self, project_dir: Path, work_dir: Path) -> DbtProject:
+        """A copy of this project's files in `project_dir` (for a test that adds a model
+        or a macro), on the same database, run from `work_dir`."""
+        project_dir.mkdir(parents=True)
+        for name in PROJECT_FILES:
+            shutil.copy(self.project_dir / name, project_dir / name)
+        for folder in PROJECT_FOLDERS:
+            shutil.copytree(self.project_dir / folder, project_dir / folder)
+        return DbtProject(
+            env=self.env,
+            work_dir=work_dir,
+            project_dir=project_dir,
+            schema=self.schema,
+            base_vars=self.base_vars,
+        )
