@@ -52,6 +52,8 @@ def test_table_builds_and_write_paths_get_at_least_min_work_mem_and_never_less_t
     app_db.execute(f"alter database \"{database}\" set work_mem = '1MB'")
     assert probed_work_mem(app_db, probe) == ("64MB", "64MB")
     assert probed_work_mem(app_db, probe, {"min_work_mem": "8MB"}) == ("8MB", "8MB")
+    # a number without a unit is kB, as in postgresql.conf
+    assert probed_work_mem(app_db, probe, {"min_work_mem": 16384}) == ("16MB", "16MB")
     # an empty var leaves the server's setting
     assert probed_work_mem(app_db, probe, {"min_work_mem": ""}) == ("1MB", "1MB")
 

@@ -1,14 +1,18 @@
 {% macro raise_work_mem() -%}
     {#- SQL: within the current transaction, raises PostgreSQL's work_mem (the memory of
         one sort or hash before it spills to disk) to var min_work_mem, unless the
-        server already gives more; nothing when the var is empty. Run at the start of
-        every build of a table (reusable_table) and of every write path
-        (begin_backfill_transaction): at 1M leads their joins and sorts hold about a
-        million rows, and the default 4MB sends them to temporary files in batches. -#}
+        server already gives more; nothing when the var is empty. It sets the var, then
+        puts the server's value back if that was larger: the two are compared as
+        PostgreSQL applied them (a number without a unit is kB there, bytes to
+        pg_size_bytes). Run at the start of every build of a table (reusable_table) and
+        of every write path and its preview (begin_backfill_transaction,
+        preview_atomically): at 1M leads their joins hold about a million rows, and the
+        default 4MB hashes them in batches on disk. -#}
     {%- set minimum = var('min_work_mem') -%}
     {%- if minimum is not none and (minimum | string | trim) != '' -%}
-        {%- set literal = sql_text_literal(minimum | string) -%}
-        select set_config('work_mem', {{ literal }}, true)
-        where pg_size_bytes(current_setting('work_mem')) < pg_size_bytes({{ literal }});
+        select set_config('work_mem', server.work_mem, true)
+        from (select current_setting('work_mem') as work_mem offset 0) as server
+        where pg_size_bytes(set_config('work_mem', {{ sql_text_literal(minimum | string) }}, true))
+            < pg_size_bytes(server.work_mem);
     {%- endif -%}
 {%- endmacro %}

@@ -58,6 +58,7 @@
         real operation compute their changes with the same statements. -#}
     {% set transaction %}
         begin;
+        {{ raise_work_mem() }}
         {{ statements }}
         {{ result_sql }}
     {% endset %}
