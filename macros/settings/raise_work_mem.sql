@@ -10,8 +10,13 @@
         default 4MB hashes them in batches on disk. -#}
     {%- set minimum = var('min_work_mem') -%}
     {%- if minimum is not none and (minimum | string | trim) != '' -%}
+        {#- the server's value, read before the var is set (a materialized CTE: computed
+            when its row is scanned, before the where clause runs on that row) -#}
+        with server as materialized (
+            select current_setting('work_mem') as work_mem
+        )
         select set_config('work_mem', server.work_mem, true)
-        from (select current_setting('work_mem') as work_mem offset 0) as server
+        from server
         where pg_size_bytes(set_config('work_mem', {{ sql_text_literal(minimum | string) }}, true))
             < pg_size_bytes(server.work_mem);
     {%- endif -%}
