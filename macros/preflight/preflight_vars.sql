@@ -11,11 +11,11 @@
         sql_text_literal(var('run_claim_grace_period')) ~ '::interval',
         "an interval such as '2 minutes' or '0 seconds'"
     ) %}
-    {% if var('min_work_mem') is not none and (var('min_work_mem') | string | trim) != '' %}
+    {% if min_work_mem() is not none %}
+        {% set memory = sql_text_literal(min_work_mem()) %}
         {% do stop_unless_postgres_accepts(
             'min_work_mem',
-            "set_config('work_mem', " ~ sql_text_literal(var('min_work_mem') | string) ~ ", true), pg_size_bytes("
-            ~ sql_text_literal(var('min_work_mem') | string) ~ ")",
+            "set_config('work_mem', " ~ memory ~ ", true), pg_size_bytes(" ~ memory ~ ")",
             "a memory size PostgreSQL accepts for work_mem, such as '64MB' or '1GB' (empty: the server's setting)"
         ) %}
     {% endif %}

@@ -8,8 +8,8 @@
         of every write path and its preview (begin_backfill_transaction,
         preview_atomically): at 1M leads their joins hold about a million rows, and the
         default 4MB hashes them in batches on disk. -#}
-    {%- set minimum = var('min_work_mem') -%}
-    {%- if minimum is not none and (minimum | string | trim) != '' -%}
+    {%- set minimum = min_work_mem() -%}
+    {%- if minimum is not none -%}
         {#- the server's value, read before the var is set (a materialized CTE: computed
             when its row is scanned, before the where clause runs on that row) -#}
         with server as materialized (
@@ -17,7 +17,14 @@
         )
         select set_config('work_mem', server.work_mem, true)
         from server
-        where pg_size_bytes(set_config('work_mem', {{ sql_text_literal(minimum | string) }}, true))
+        where pg_size_bytes(set_config('work_mem', {{ sql_text_literal(minimum) }}, true))
             < pg_size_bytes(server.work_mem);
     {%- endif -%}
+{%- endmacro %}
+
+
+{% macro min_work_mem() -%}
+    {#- The var min_work_mem as text, or none when it is empty (the server's setting). -#}
+    {%- set value = var('min_work_mem') -%}
+    {{ return(none if value is none or (value | string | trim) == '' else value | string) }}
 {%- endmacro %}
