@@ -4,6 +4,7 @@
 from __future__ import annotations
 
 import json
+import re
 from pathlib import Path
 
 from backfill_tools.dbtrun import UNCHANGED_RUN, DbtProject
@@ -240,10 +241,23 @@ def test_a_re_run_after_an_applied_run_keeps_everything_writes_nothing_and_skips
     applied_state = app_state(app_db)
     audits = audit_rows(app_db)
 
+    log = project.work_dir / "logs" / "dbt.log"
+    log.unlink()
     rerun = project.build()
 
     assert f"{UNCHANGED} {applied_run} applied its plan" in rerun.stdout
     assert set(model_outcomes(project).values()) == {"reused"}
+    # the views, the seeds and the tables that only define themselves are kept too, and
+    # no node but the run's own row sends a statement: the checks pass on what was read
+    # when the run started
+    kept = {
+        result["unique_id"].split(".")[2]: result["message"]
+        for result in node_results(project)
+        if not result["unique_id"].startswith(("test.", "operation."))
+    }
+    assert {name for name, message in kept.items() if message != "REUSED"} == {"backfill_runs"}
+    assert {"stg_app__jobs", "do_not_link", "backfill_ledger", "manual_overrides"} <= set(kept)
+    assert statements_by_node(log) == {"model.customer_backfill.backfill_runs"}
     assert app_state(app_db) == applied_state
     _, rerun_linked, unchanged_since = last_run(app_db)
     assert (rerun_linked, unchanged_since) == (0, applied_run)
@@ -265,6 +279,22 @@ def test_a_re_run_after_an_applied_run_keeps_everything_writes_nothing_and_skips
     )
     assert f"{UNCHANGED} {applied_run}" in project.build().stdout
     assert not project.run("test", check=False).ok
+
+    # a view dropped by hand is made again by the next build, unchanged or not
+    app_db.execute("drop view customer_backfill.stg_app__jobs")
+    assert f"{UNCHANGED} {applied_run}" in project.build().stdout
+    assert app_db.scalar("select to_regclass('customer_backfill.stg_app__jobs') is not null")
+    assert "stg_app__jobs" in {
+        result["unique_id"].split(".")[2]
+        for result in node_results(project)
+        if result["message"] != "REUSED"
+    }
+
+
+def statements_by_node(log: Path) -> set[str]:
+    """The nodes that sent a statement to the database in the dbt command whose debug log
+    is `log` (dbt logs each as `On <node>: <sql>`)."""
+    return set(re.findall(r"On ((?:model|seed|test)\.[\w.]+): (?!Close)", log.read_text()))
 
 
 def test_a_change_after_an_applied_run_is_applied_by_the_next_run_in_full(

@@ -18,15 +18,13 @@
         ) %}
     {%- endif -%}
 
-    {#- One snapshot for the whole transaction: the fingerprints of the rows the key
-        describes are those the table is then built from. In the same round trip, the
-        transaction's work_mem (raise_work_mem). -#}
-    {% call statement('repeatable_read') -%}
-        set transaction isolation level repeatable read;
-        {{ raise_work_mem() }}
-    {%- endcall %}
+    {#- One snapshot for the whole transaction (start_build_transaction). In a build that found its inputs unchanged since the last validated real run, the
+        build records read when it started (remember_run_inputs): such a run keeps every
+        table, and a kept table sends no query. -#}
+    {%- set kept_records = unchanged_run_cached('unchanged_run_build_records') -%}
+    {% if kept_records is none %}{% do start_build_transaction() %}{% endif %}
     {#- Every recorded key, read once (one query, not one per relation it depends on). -#}
-    {%- set records = recorded_build_records() -%}
+    {%- set records = kept_records if kept_records is not none else recorded_build_records() -%}
     {%- set recorded = records.get(
         target_relation.render(), {'build_key': none, 'docs_key': none, 'definition_key': none}
     ) -%}
@@ -46,11 +44,16 @@
             {% call statement('record_docs_key') -%}
                 {{ record_build_key(target_relation, build_key, docs_key, recorded.definition_key) }}
             {%- endcall %}
+            {{ adapter.commit() }}
+        {% elif kept_records is none %}
+            {{ adapter.commit() }}
         {% endif %}
-        {{ adapter.commit() }}
         {% do store_raw_result('main', message='REUSED', code='REUSED', rows_affected=0) %}
         {{ return({'relations': [target_relation]}) }}
     {%- endif -%}
+
+    {#- (not expected: such a run's tables were all in place) -#}
+    {% if kept_records is not none %}{% do start_build_transaction() %}{% endif %}
 
     {%- set existing_relation = load_cached_relation(this) -%}
     {%- set definition_key = reusable_table_definition_key(records) -%}
@@ -134,6 +137,18 @@
     {% endif %}
     {{ return({'relations': [target_relation]}) }}
 {% endmaterialization %}
+
+
+{% macro start_build_transaction() -%}
+    {#- The first statement of a reusable table's build: one snapshot for the whole
+        transaction, so the fingerprints of the rows its key describes are those the
+        table is then built from; in the same round trip, the transaction's work_mem
+        (raise_work_mem). -#}
+    {% call statement('repeatable_read') -%}
+        set transaction isolation level repeatable read;
+        {{ raise_work_mem() }}
+    {%- endcall %}
+{%- endmacro %}
 
 
 {% macro build_key_registry() -%}

@@ -52,6 +52,7 @@
         {% endif %}
         {% if inputs_sql %}
             {% do run_query("begin; " ~ inputs_sql ~ " commit;") %}
+            {% do remember_run_inputs() %}
         {% endif %}
     {% endif %}
     select 1

@@ -369,9 +369,57 @@
 {%- endmacro %}
 
 
+{% macro invocation_cache() -%}
+    {#- A dict every node of this dbt invocation shares: dbt gives a macro no state that
+        outlives its node, but every node's `graph` is the one dict dbt builds for the
+        invocation. Holds what claim_backfill_run read once when the run started
+        (remember_run_inputs), so each node need not ask the database again. Keyed by
+        the invocation: a miss (another dbt version copying the graph) costs only the
+        queries it saves. -#}
+    {% set key = 'customer_backfill_invocation_cache' %}
+    {% set cache = graph.get(key) %}
+    {% if cache is none or cache.get('invocation_id') != invocation_id %}
+        {% set cache = {'invocation_id': invocation_id} %}
+        {% do graph.update({key: cache}) %}
+    {% endif %}
+    {{ return(cache) }}
+{%- endmacro %}
+
+
+{% macro remember_run_inputs() -%}
+    {#- After claim_backfill_run has recorded this invocation's inputs (record_run_inputs):
+        reads them back once with the build records, for every node (invocation_cache).
+        When they are unchanged since the last validated run, also the build records
+        (nothing in the run changes them: every table is kept) and the one row a check
+        returns when it passes (test materialization): such a run's nodes then send no
+        query at all. -#}
+    {% set records = recorded_build_records() %}
+    {% set cache = invocation_cache() %}
+    {% do cache.update({'run_inputs': records['(invocation)']}) %}
+    {% if records['(invocation)']['unchanged_since'] is not none %}
+        {% do cache.update({
+            'unchanged_run_build_records': records,
+            'passed_check_result': run_query(
+                'select 0 as failures, false as should_warn, false as should_error'
+            ),
+        }) %}
+    {% endif %}
+{%- endmacro %}
+
+
+{% macro unchanged_run_cached(name) -%}
+    {#- What remember_run_inputs kept for a build that found its inputs unchanged:
+        `unchanged_run_build_records` or `passed_check_result`; none in any other run. -#}
+    {{ return(invocation_cache().get(name)) }}
+{%- endmacro %}
+
+
 {% macro run_inputs() -%}
     {#- {'inputs': {unique id: fingerprint}, 'unchanged_since': run id or none} of this
-        invocation (empty inputs outside a build or a run). -#}
+        invocation (empty inputs outside a build or a run). Read once per invocation
+        (remember_run_inputs); asked of the database when not. -#}
+    {% set cached = invocation_cache().get('run_inputs') if execute else none %}
+    {% if cached is not none %}{{ return(cached) }}{% endif %}
     {% set found = run_query(
         "select inputs::text, unchanged_since_run_id from " ~ run_inputs_table()
         ~ " where invocation_id = " ~ dbt.string_literal(invocation_id)

@@ -19,6 +19,7 @@
     materialized='incremental',
     incremental_strategy='append',
     full_refresh=false,
+    defines_table_only=true,
     on_schema_change='append_new_columns',
 ) }}
 

@@ -9,6 +9,7 @@
     materialized='incremental',
     incremental_strategy='append',
     full_refresh=false,
+    defines_table_only=true,
     on_schema_change='fail',
     indexes=[{'columns': ['override_id'], 'unique': true}],
 ) }}
