@@ -302,10 +302,25 @@
 
 
 {% macro build_records_key_sql() -%}
-    {#- SQL scalar subquery: md5 of every valid build record (which tables hold what). -#}
+    {#- SQL scalar subquery: md5 of every valid build record (which tables hold what) and
+        of the oid of every view of the backfill's schema. A build that finds its inputs
+        unchanged keeps the views (kept_in_unchanged_run): a view made again since the
+        last validated run (by a failed build with other vars, or by hand) has another
+        oid, and the next build then makes every view again. -#}
     (
-        select md5(coalesce(string_agg(relation_name || '=' || build_key, ',' order by relation_name), ''))
-        from ({{ valid_build_records_sql() }}) as records
+        select md5(
+            coalesce((
+                select string_agg(relation_name || '=' || build_key, ',' order by relation_name)
+                from ({{ valid_build_records_sql() }}) as records
+            ), '')
+            || '|' || coalesce((
+                select string_agg(views.oid::text, ',' order by views.oid)
+                from pg_class as views
+                inner join pg_namespace as schemas
+                    on views.relnamespace = schemas.oid
+                where views.relkind = 'v' and schemas.nspname = {{ dbt.string_literal(target.schema) }}
+            ), '')
+        )
     )
 {%- endmacro %}
 
