@@ -300,10 +300,13 @@ def test_an_unchanged_build_keeps_the_views_unless_one_was_made_again(
     assert UNCHANGED not in project.build().stdout
     remade = node_results_by_name(project)
     assert "REUSED" not in (remade["stg_app__jobs"], remade["stg_app__customers"])
-    assert app_db.scalar(
-        "select count(*) from information_schema.columns"
-        " where table_schema = 'customer_backfill' and table_name = 'stg_app__jobs'"
-    ) > 1
+    assert (
+        app_db.scalar(
+            "select count(*) from information_schema.columns"
+            " where table_schema = 'customer_backfill' and table_name = 'stg_app__jobs'"
+        )
+        > 1
+    )
     latest_run, _, _ = last_run(app_db)
     assert latest_run != applied_run
     assert f"{UNCHANGED} {latest_run}" in project.build().stdout
@@ -311,7 +314,9 @@ def test_an_unchanged_build_keeps_the_views_unless_one_was_made_again(
 
 def node_results_by_name(project: DbtProject) -> dict[str, str]:
     """The message of each node of the last dbt command, by name (`REUSED` when kept)."""
-    return {result["unique_id"].split(".")[2]: result["message"] for result in node_results(project)}
+    return {
+        result["unique_id"].split(".")[2]: result["message"] for result in node_results(project)
+    }
 
 
 def statements_by_node(log: Path) -> set[str]:
