@@ -281,7 +281,7 @@ def test_a_re_run_after_an_applied_run_keeps_everything_writes_nothing_and_skips
     assert not project.run("test", check=False).ok
 
 
-def test_an_unchanged_build_keeps_the_views_unless_one_was_made_again(
+def test_an_unchanged_build_keeps_the_views_unless_one_was_changed(
     app_db: AppDatabase, project: DbtProject
 ) -> None:
     seed_small_app(app_db)
@@ -290,26 +290,27 @@ def test_an_unchanged_build_keeps_the_views_unless_one_was_made_again(
     project.build()
     assert node_results_by_name(project)["stg_app__jobs"] == "REUSED"
 
-    # one made again since (here by hand, as a failed build with other vars would) is
-    # not the view the run validated: the next build does the full work, every view
-    # made again as the project defines it
-    app_db.execute(
+    # one changed since (here by hand, as a failed build with other vars would) is not
+    # the view the run validated, whether made again or replaced in place (same oid):
+    # the next build does the full work, every view made again as the project defines it
+    definition = app_db.scalar("select pg_get_viewdef('customer_backfill.stg_app__jobs'::regclass)")
+    replaced_in_place = (
+        "create or replace view customer_backfill.stg_app__jobs as"
+        f" select * from ({definition.rstrip().rstrip(';')}) as jobs where false"
+    )
+    made_again = (
         "drop view customer_backfill.stg_app__jobs;"
         " create view customer_backfill.stg_app__jobs as select 1 as job_id"
     )
-    assert UNCHANGED not in project.build().stdout
-    remade = node_results_by_name(project)
-    assert "REUSED" not in (remade["stg_app__jobs"], remade["stg_app__customers"])
-    assert (
-        app_db.scalar(
-            "select count(*) from information_schema.columns"
-            " where table_schema = 'customer_backfill' and table_name = 'stg_app__jobs'"
-        )
-        > 1
-    )
-    latest_run, _, _ = last_run(app_db)
-    assert latest_run != applied_run
-    assert f"{UNCHANGED} {latest_run}" in project.build().stdout
+    for change in (replaced_in_place, made_again):
+        app_db.execute(change)
+        assert UNCHANGED not in project.build().stdout
+        remade = node_results_by_name(project)
+        assert "REUSED" not in (remade["stg_app__jobs"], remade["stg_app__customers"])
+        assert app_db.scalar("select count(*) from customer_backfill.stg_app__jobs") > 0
+        latest_run, _, _ = last_run(app_db)
+        assert latest_run != applied_run
+        assert f"{UNCHANGED} {latest_run}" in project.build().stdout
 
 
 def node_results_by_name(project: DbtProject) -> dict[str, str]:

@@ -18,9 +18,10 @@
         ) %}
     {%- endif -%}
 
-    {#- One snapshot for the whole transaction (start_build_transaction). In a build that found its inputs unchanged since the last validated real run, the
-        build records read when it started (remember_run_inputs): such a run keeps every
-        table, and a kept table sends no query. -#}
+    {#- One snapshot for the whole transaction (start_build_transaction). A build that
+        found its inputs unchanged since the last validated real run uses the build
+        records read when it started (remember_run_inputs): it keeps every table, and a
+        kept table sends no query. -#}
     {%- set kept_records = unchanged_run_cached('unchanged_run_build_records') -%}
     {% if kept_records is none %}{% do start_build_transaction() %}{% endif %}
     {#- Every recorded key, read once (one query, not one per relation it depends on). -#}

@@ -12,7 +12,7 @@
                 select 0 as failures, false as should_warn, false as should_error
             {%- endcall %}
         {% else %}
-            {% do store_raw_result('main', message='SELECT 1', code='SELECT', rows_affected=1, agate_table=passed) %}
+            {% do store_raw_result('main', message='NOT RUN AGAIN', code='UNCHANGED', rows_affected=0, agate_table=passed) %}
         {% endif %}
         {{ return({'relations': []}) }}
     {% endif %}

@@ -251,7 +251,8 @@
 
 {% macro project_code_key() -%}
     {#- md5 of everything a build of this project compiles: each node's code, config, test
-        arguments and file checksum (a seed's CSV: its table still holds the old rows
+        arguments, descriptions (the comments a kept view or table would otherwise keep)
+        and file checksum (a seed's CSV: its table still holds the old rows
         when the build starts) (not its dependencies: they follow from the rest, and differ in a
         dry run, whose hooks read no source), every macro of the project, the dbt version, and the value of every
         var the project reads (except those that only change what is printed, whether
@@ -265,6 +266,8 @@
             node.get('config'),
             node.get('test_metadata'),
             node.get('checksum'),
+            node.get('description'),
+            node.get('columns'),
         ])) %}
     {% endfor %}
     {% set var_names = [] %}
@@ -303,10 +306,11 @@
 
 {% macro build_records_key_sql() -%}
     {#- SQL scalar subquery: md5 of every valid build record (which tables hold what) and
-        of the oid of every view of the backfill's schema. A build that finds its inputs
-        unchanged keeps the views (kept_in_unchanged_run): a view made again since the
-        last validated run (by a failed build with other vars, or by hand) has another
-        oid, and the next build then makes every view again. -#}
+        of the oid and definition of every view of the backfill's schema. A build that
+        finds its inputs unchanged keeps the views (kept_in_unchanged_run): a view made
+        again since the last validated run (by a failed build with other vars, or by
+        hand; CREATE OR REPLACE keeps the oid) changes the key, and the next build then
+        makes every view again. -#}
     (
         select md5(
             coalesce((
@@ -314,7 +318,7 @@
                 from ({{ valid_build_records_sql() }}) as records
             ), '')
             || '|' || coalesce((
-                select string_agg(views.oid::text, ',' order by views.oid)
+                select string_agg(views.oid::text || ':' || md5(pg_get_viewdef(views.oid)), ',' order by views.oid)
                 from pg_class as views
                 inner join pg_namespace as schemas
                     on views.relnamespace = schemas.oid

@@ -23,7 +23,11 @@
 
 {% macro changes_of_this_invocation() -%}
     {#- SQL jsonb expression: this invocation's ledger entries counted by table and
-        change, e.g. {"Lead": {"move": 2}, "Customer": {"delete": 1}}. -#}
+        change, e.g. {"Lead": {"move": 2}, "Customer": {"delete": 1}}. A build that
+        found its inputs unchanged wrote none, and does not scan the ledger for them. -#}
+    {% if flags.WHICH == 'build' and unchanged_since_run() is not none %}
+    select '{}'::jsonb
+    {% else %}
     select coalesce(jsonb_object_agg(table_name, by_change), '{}'::jsonb)
     from (
         select
@@ -40,6 +44,7 @@
         ) as counted
         group by table_name
     ) as by_table
+    {% endif %}
 {%- endmacro %}
 
 
