@@ -1,9 +1,10 @@
 {#- In a `dbt build` that found its inputs unchanged since the last validated real run
-    (unchanged_runs.sql), what only defines a relation is kept as it is: the staging
-    views, the seeds, and the incremental models that only define their table (config
-    defines_table_only). Their SQL, settings and CSV files are part of the code key and
-    a seed's rows part of the inputs, so each holds what a build would make. dbt prints
-    REUSED; nothing is sent to the database. -#}
+    (unchanged_runs.sql), what only defines a relation is kept as it is: the views, the
+    seeds, and the incremental models that only define their table (config
+    defines_table_only). Their SQL, settings, descriptions and CSV files are part of the
+    code key, a seed's rows part of the inputs and each view's definition part of the
+    records key, so each holds what a build would make. dbt prints REUSED; nothing is
+    sent to the database. -#}
 
 
 {% macro kept_in_unchanged_run() -%}
