@@ -313,6 +313,36 @@ def test_an_unchanged_build_keeps_the_views_unless_one_was_changed(
         assert f"{UNCHANGED} {latest_run}" in project.build().stdout
 
 
+def test_an_unchanged_build_rebuilds_a_table_that_has_no_key(
+    app_db: AppDatabase, project: DbtProject, tmp_path: Path
+) -> None:
+    # a reusable table that reads an ephemeral model has no build key: it is rebuilt by
+    # every build, an unchanged one too, in its own repeatable-read transaction, though
+    # looking for its key asked the database first (the definition of a view it reads,
+    # whose id sorts before the ephemeral model's)
+    copied = project.copy(tmp_path / "project", tmp_path / "copy")
+    models = copied.project_dir / "models"
+    (models / "zz_ephemeral_lead_ids.sql").write_text(
+        "{{ config(materialized='ephemeral') }}\nselect lead_id from {{ ref('stg_app__leads') }}\n"
+    )
+    (models / "leads_read_through_an_ephemeral.sql").write_text(
+        "{{ config(materialized='reusable_table') }}\n"
+        "-- depends_on: {{ ref('stg_app__customers') }}\n"
+        "select lead_id from {{ ref('zz_ephemeral_lead_ids') }}\n"
+    )
+    seed_small_app(app_db)
+    copied.build()
+    applied_run, _, _ = last_run(app_db)
+    rerun = copied.build()
+    assert f"{UNCHANGED} {applied_run}" in rerun.stdout
+    outcomes = node_results_by_name(copied)
+    assert outcomes["leads_read_through_an_ephemeral"] != "REUSED"
+    assert outcomes["plan_customers"] == "REUSED"
+    assert app_db.scalar(
+        "select count(*) from customer_backfill.leads_read_through_an_ephemeral"
+    ) == app_db.scalar(f"select count(*) from {app_db.table('Lead')}")
+
+
 def node_results_by_name(project: DbtProject) -> dict[str, str]:
     """The message of each node of the last dbt command, by name (`REUSED` when kept)."""
     return {

@@ -23,6 +23,11 @@
         records read when it started (remember_run_inputs): it keeps every table, and a
         kept table sends no query. -#}
     {%- set kept_records = unchanged_run_cached('unchanged_run_build_records') -%}
+    {%- if kept_records is not none and kept_records.get(target_relation.render(), {}).get('build_key') is none -%}
+        {#- a table without a record (one that reads what has no key is always rebuilt)
+            is built as in any run -#}
+        {%- set kept_records = none -%}
+    {%- endif -%}
     {% if kept_records is none %}{% do start_build_transaction() %}{% endif %}
     {#- Every recorded key, read once (one query, not one per relation it depends on). -#}
     {%- set records = kept_records if kept_records is not none else recorded_build_records() -%}
@@ -53,7 +58,7 @@
         {{ return({'relations': [target_relation]}) }}
     {%- endif -%}
 
-    {#- (not expected: such a run's tables were all in place) -#}
+    {#- (not expected: a table with a record is current in such a run; nothing was sent yet) -#}
     {% if kept_records is not none %}{% do start_build_transaction() %}{% endif %}
 
     {%- set existing_relation = load_cached_relation(this) -%}
