@@ -10,11 +10,7 @@
 {% macro kept_in_unchanged_run() -%}
     {#- True when the current node's relation exists and this `dbt build` found its
         inputs unchanged since the last validated real run. -#}
-    {{ return(
-        flags.WHICH == 'build'
-        and unchanged_since_run() is not none
-        and load_cached_relation(this) is not none
-    ) }}
+    {{ return(is_unchanged_build() and load_cached_relation(this) is not none) }}
 {%- endmacro %}
 
 

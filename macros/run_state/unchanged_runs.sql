@@ -418,9 +418,7 @@
     {% if records['(invocation)']['unchanged_since'] is not none %}
         {% do cache.update({
             'unchanged_run_build_records': records,
-            'passed_check_result': run_query(
-                'select 0 as failures, false as should_warn, false as should_error'
-            ),
+            'passed_check_result': run_query(passed_check_sql()),
         }) %}
     {% endif %}
 {%- endmacro %}
@@ -447,6 +445,19 @@
         {{ return({'inputs': {}, 'unchanged_since': none}) }}
     {% endif %}
     {{ return({'inputs': fromjson(found.rows[0][0]), 'unchanged_since': found.rows[0][1]}) }}
+{%- endmacro %}
+
+
+{% macro is_unchanged_build() -%}
+    {#- True in a `dbt build` that found its inputs unchanged since the last validated
+        real run: what it keeps, skips or does not count. -#}
+    {{ return(flags.WHICH == 'build' and unchanged_since_run() is not none) }}
+{%- endmacro %}
+
+
+{% macro passed_check_sql() -%}
+    {#- SQL: the one row a passing check returns (failures, should_warn, should_error). -#}
+    select 0 as failures, false as should_warn, false as should_error
 {%- endmacro %}
 
 

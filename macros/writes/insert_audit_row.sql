@@ -25,7 +25,7 @@
     {#- SQL jsonb expression: this invocation's ledger entries counted by table and
         change, e.g. {"Lead": {"move": 2}, "Customer": {"delete": 1}}. A build that
         found its inputs unchanged wrote none, and does not scan the ledger for them. -#}
-    {% if flags.WHICH == 'build' and unchanged_since_run() is not none %}
+    {% if is_unchanged_build() %}
     select '{}'::jsonb
     {% else %}
     select coalesce(jsonb_object_agg(table_name, by_change), '{}'::jsonb)
