@@ -5,15 +5,12 @@
     values' counts (int_identifier_values_screened) and the run's scope
     (int_identity_scope) are read here. int_node_identifiers keeps the nodes the
     run resolves.
-    One index, by value: its readers look values up. A unique index on the grain
-    was used by no reader and took 2.7 s of the model's 10.7 at 1M leads after an
-    applied run; the grain test checks the grain.
+    No index: its readers join it by hash. At 1M leads, after an applied run and the
+    app's changes, none of them used the index by value, which took 4.4 s to build
+    (the model 8-12 s with it); in a first run only the scope did, for one join of
+    27,000 values (0.3 s with it). A unique index on the grain was used by no reader
+    either (2.7 s); the grain test checks the grain.
 -#}
-{{ config(
-    indexes=[
-        {'columns': ['identifier_type', 'identifier_value']},
-    ],
-) }}
 
 with
 
