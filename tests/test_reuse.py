@@ -250,11 +250,7 @@ def test_a_re_run_after_an_applied_run_keeps_everything_writes_nothing_and_skips
     # the views, the seeds and the tables that only define themselves are kept too, and
     # no node but the run's own row sends a statement: the checks pass on what was read
     # when the run started
-    kept = {
-        result["unique_id"].split(".")[2]: result["message"]
-        for result in node_results(project)
-        if not result["unique_id"].startswith(("test.", "operation."))
-    }
+    kept = node_results_by_name(project, exclude=("test", "operation"))
     assert {name for name, message in kept.items() if message != "REUSED"} == {"backfill_runs"}
     assert {"stg_app__jobs", "do_not_link", "backfill_ledger", "manual_overrides"} <= set(kept)
     assert statements_by_node(log) == {"model.customer_backfill.backfill_runs"}
@@ -343,10 +339,13 @@ def test_an_unchanged_build_rebuilds_a_table_that_has_no_key(
     ) == app_db.scalar(f"select count(*) from {app_db.table('Lead')}")
 
 
-def node_results_by_name(project: DbtProject) -> dict[str, str]:
-    """The message of each node of the last dbt command, by name (`REUSED` when kept)."""
+def node_results_by_name(project: DbtProject, exclude: tuple[str, ...] = ()) -> dict[str, str]:
+    """The message of each node of the last dbt command, by name (`REUSED` when kept);
+    `exclude`: resource types left out (`test`, `operation`)."""
     return {
-        result["unique_id"].split(".")[2]: result["message"] for result in node_results(project)
+        result["unique_id"].split(".")[2]: result["message"]
+        for result in node_results(project)
+        if result["unique_id"].split(".")[0] not in exclude
     }
 
 
